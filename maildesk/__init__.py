@@ -1,0 +1,3 @@
+"""maildesk: an email-centric help desk."""
+
+__version__ = "0.1.0"

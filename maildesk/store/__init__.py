@@ -1,0 +1,1 @@
+"""Storage: engine set-up, the schema and the queries the stages need."""
