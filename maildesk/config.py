@@ -68,12 +68,70 @@ class ThreadingConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class LoopsConfig:
+    """[loops]: how much automatic mail the desk may send before it holds back.
+
+    Counts cover automatic mail only (acknowledgements, reminders, notifications); a human
+    agent's reply is never held back. Windows are durations ("1h", "30m", "2d" or seconds).
+    """
+
+    per_recipient: int = 5  # at most this many automatic mails to one address ...
+    per_recipient_window: int = 3600  # ... in this many seconds
+    per_ticket: int = 10  # at most this many automatic mails on one ticket ...
+    per_ticket_window: int = 3600
+    global_limit: int = 500  # at most this many automatic mails in all ...
+    global_window: int = 3600
+    suppress_for: int = 7 * 86400  # how long a hard-bounced address gets no automatic mail
+
+
+RELAY_SECURITY = ("none", "starttls", "tls")
+ENV_RELAY_PASSWORD = "MAILDESK_RELAY_PASSWORD"
+
+
+@dataclass(frozen=True, slots=True)
+class RelayConfig:
+    """[relay]: the SMTP server that delivers the desk's outgoing mail."""
+
+    host: str = "localhost"
+    port: int = 25
+    security: str = "none"  # none, starttls (required) or tls (implicit TLS, port 465)
+    username: str | None = None
+    password_file: Path | None = None  # never the password itself in maildesk.toml
+    timeout: float = 60.0  # seconds per SMTP connection
+    retry_for: int = 2 * 86400  # keep retrying a temporary failure this long, then give up
+
+    def password(self) -> str | None:
+        """$MAILDESK_RELAY_PASSWORD, else the first line of password_file, else None."""
+        if os.environ.get(ENV_RELAY_PASSWORD):
+            return os.environ[ENV_RELAY_PASSWORD]
+        if self.password_file is None:
+            return None
+        return self.password_file.read_text(encoding="utf-8").strip()
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxConfig:
+    """[outbox]: how the sender loop paces itself."""
+
+    interval: float = 5.0  # seconds between looks at the outbox when nobody pokes it
+    batch: int = 50  # rows claimed per pass
+    burst_attempts: int = 3  # tries within one pass before the row is rescheduled
+    burst_wait: float = 2.0  # first wait between tries in a pass (doubles each time)
+    backoff: int = 60  # first wait between passes for a row (doubles per attempt)
+    backoff_max: int = 3600
+    lease: int = 600  # a claimed row is left alone this long by other senders
+
+
+@dataclass(frozen=True, slots=True)
 class Config:
     path: Path
     desk: DeskConfig = field(default_factory=DeskConfig)
     database: DatabaseConfig = field(default_factory=DatabaseConfig)
     storage: StorageConfig = field(default_factory=StorageConfig)
     threading: ThreadingConfig = field(default_factory=ThreadingConfig)
+    loops: LoopsConfig = field(default_factory=LoopsConfig)
+    relay: RelayConfig = field(default_factory=RelayConfig)
+    outbox: OutboxConfig = field(default_factory=OutboxConfig)
     raw: dict[str, Any] = field(default_factory=dict)  # the whole parsed file, for sections added later
 
     @property
@@ -216,6 +274,91 @@ def _threading(r: _Reader) -> ThreadingConfig:
     )
 
 
+DURATION = re.compile(r"^\s*(\d+)\s*([smhdw]?)\s*$")
+DURATION_UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+
+
+def parse_duration(value: Any) -> int | None:
+    """Seconds from an int or a string like "90", "30m", "1h", "2d"; None if not valid."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value if value >= 0 else None
+    match = DURATION.match(value) if isinstance(value, str) else None
+    return int(match.group(1)) * DURATION_UNITS[match.group(2)] if match else None
+
+
+def _duration(r: _Reader, key: str, default: int) -> int:
+    if key not in r.table:
+        return default
+    seconds = parse_duration(r.table[key])
+    if seconds is None:
+        r.fail(key, f"expected a duration like 3600, \"30m\", \"1h\" or \"2d\", got {r.table[key]!r}")
+        return default
+    return seconds
+
+
+def _positive(r: _Reader, key: str, kind: type, default: Any) -> Any:
+    value = r.get(key, (int, float) if kind is float else kind, default)
+    if value <= 0:
+        r.fail(key, "must be greater than 0")
+        return default
+    return kind(value)
+
+
+def _loops(r: _Reader) -> LoopsConfig:
+    d = LoopsConfig()
+    r.unknown({"per_recipient", "per_recipient_window", "per_ticket", "per_ticket_window",
+               "global_limit", "global_window", "suppress_for"})
+    return LoopsConfig(
+        per_recipient=_positive(r, "per_recipient", int, d.per_recipient),
+        per_recipient_window=_duration(r, "per_recipient_window", d.per_recipient_window),
+        per_ticket=_positive(r, "per_ticket", int, d.per_ticket),
+        per_ticket_window=_duration(r, "per_ticket_window", d.per_ticket_window),
+        global_limit=_positive(r, "global_limit", int, d.global_limit),
+        global_window=_duration(r, "global_window", d.global_window),
+        suppress_for=_duration(r, "suppress_for", d.suppress_for),
+    )
+
+
+def _relay(r: _Reader, base: Path) -> RelayConfig:
+    d = RelayConfig()
+    r.unknown({"host", "port", "security", "username", "password", "password_file", "timeout",
+               "retry_for"})
+    if "password" in r.table:
+        r.fail("password", f"put the password in password_file or ${ENV_RELAY_PASSWORD}, "
+                           "not in maildesk.toml")
+    security = r.get("security", str, d.security)
+    if security not in RELAY_SECURITY:
+        r.fail("security", f"must be one of {', '.join(RELAY_SECURITY)}")
+        security = d.security
+    port = r.get("port", int, d.port)
+    if not 0 < port < 65536:
+        r.fail("port", "must be between 1 and 65535")
+        port = d.port
+    password_file = r.get("password_file", str, None)
+    return RelayConfig(
+        host=r.get("host", str, d.host), port=port, security=security,
+        username=r.get("username", str, None),
+        password_file=base / password_file if password_file else None,
+        timeout=_positive(r, "timeout", float, d.timeout),
+        retry_for=_duration(r, "retry_for", d.retry_for),
+    )
+
+
+def _outbox(r: _Reader) -> OutboxConfig:
+    d = OutboxConfig()
+    r.unknown({"interval", "batch", "burst_attempts", "burst_wait", "backoff", "backoff_max",
+               "lease"})
+    return OutboxConfig(
+        interval=_positive(r, "interval", float, d.interval),
+        batch=_positive(r, "batch", int, d.batch),
+        burst_attempts=_positive(r, "burst_attempts", int, d.burst_attempts),
+        burst_wait=r.get("burst_wait", (int, float), d.burst_wait),
+        backoff=_duration(r, "backoff", d.backoff),
+        backoff_max=_duration(r, "backoff_max", d.backoff_max),
+        lease=_duration(r, "lease", d.lease),
+    )
+
+
 def load_config(path: Path, *, check_secret: bool = True) -> Config:
     """Read and validate maildesk.toml; raise ConfigError listing every problem."""
     path = Path(path)
@@ -238,7 +381,9 @@ def load_config(path: Path, *, check_secret: bool = True) -> Config:
     config = Config(path=path.resolve(), desk=_desk(reader("desk"), base),
                     database=_database(reader("database"), base),
                     storage=_storage(reader("storage"), base),
-                    threading=_threading(reader("threading")), raw=data)
+                    threading=_threading(reader("threading")),
+                    loops=_loops(reader("loops")), relay=_relay(reader("relay"), base),
+                    outbox=_outbox(reader("outbox")), raw=data)
     if check_secret and not config.desk.secret_file.is_file():
         problems.append(Problem(str(path), locate.line("desk", "secret_file"), "desk.secret_file",
                                 f"secret file {config.desk.secret_file} does not exist "
