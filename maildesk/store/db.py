@@ -1,0 +1,84 @@
+"""Engine and sessions: SQLite in WAL mode by default, PostgreSQL by URL.
+
+Storage errors are translated here into TemporaryFailure, so each edge can answer
+the sender with "try again later" (SMTP 451, exit 75) instead of losing mail.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.orm import Session, sessionmaker
+
+from ..errors import TemporaryFailure
+
+SQLITE_BUSY_TIMEOUT_MS = 30_000
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    """WAL for concurrent readers, FULL sync so a commit survives power loss."""
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=FULL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+    cursor.close()
+
+
+def _sqlite_begin(conn: Any) -> None:
+    # BEGIN IMMEDIATE takes the write lock up front, so two writers queue on
+    # busy_timeout instead of failing with "database is locked" at their first write.
+    conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def make_engine(url: str, **kwargs: Any) -> Engine:
+    """Create an engine configured for maildesk's durability needs."""
+    if url.startswith("sqlite"):
+        path = url.split("///", 1)[-1]
+        if path and path != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(url, connect_args={"isolation_level": None, "timeout": 30},
+                               **kwargs)
+        event.listen(engine, "connect", _sqlite_pragmas)
+        event.listen(engine, "begin", _sqlite_begin)
+        return engine
+    if url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
+    return create_engine(url, pool_pre_ping=True, **kwargs)
+
+
+def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
+    return sessionmaker(engine, expire_on_commit=False)
+
+
+def is_storage_error(exc: BaseException) -> bool:
+    """True for errors meaning 'storage unavailable' rather than 'bad data'."""
+    if isinstance(exc, OperationalError):
+        return True
+    return isinstance(exc, DBAPIError) and bool(exc.connection_invalidated)
+
+
+@contextlib.contextmanager
+def transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
+    """One unit of work; storage outages surface as TemporaryFailure."""
+    try:
+        with factory.begin() as session:
+            yield session
+    except (OperationalError, DBAPIError) as exc:
+        if is_storage_error(exc):
+            raise TemporaryFailure(f"storage unavailable: {exc.__class__.__name__}: "
+                                   f"{str(exc).splitlines()[0]}") from exc
+        raise
+
+
+def ping(engine: Engine) -> None:
+    try:
+        with engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+    except (OperationalError, DBAPIError) as exc:
+        raise TemporaryFailure(f"storage unavailable: {exc}") from exc

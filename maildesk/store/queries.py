@@ -1,0 +1,162 @@
+"""The queries the stages need, in one place, working on SQLite and PostgreSQL alike."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Mapping
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Table, func, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from ..threader import Lookups, TicketView
+from ..types import RawMail, RawState, TicketStatus
+from .models import (
+    Contact,
+    Counter,
+    Event,
+    Message,
+    RawMessage,
+    ThreadKey,
+    Ticket,
+    utcnow,
+)
+
+
+def insert_ignore(session: Session, table: Table, values: dict[str, Any],
+                  conflict: Iterable[str], returning: Any = None) -> Any:
+    """INSERT ... ON CONFLICT DO NOTHING on either engine; returns the RETURNING value."""
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    stmt = insert(table).values(**values).on_conflict_do_nothing(index_elements=list(conflict))
+    if returning is not None:
+        return session.execute(stmt.returning(returning)).scalar_one_or_none()
+    session.execute(stmt)
+    return None
+
+
+def dedup_key(message_id: str | None, data: bytes) -> tuple[str, str]:
+    """Mail is the same mail when its Message-ID is, or, lacking one, its bytes are."""
+    sha = hashlib.sha256(data).hexdigest()
+    return (f"mid:{message_id}" if message_id else f"sha:{sha}"), sha
+
+
+def store_raw(session: Session, raw: RawMail, message_id: str | None) -> tuple[int, bool]:
+    """Insert the raw bytes; return (id, created). A duplicate returns the first copy's id."""
+    key, sha = dedup_key(message_id, raw.data)
+    values = dict(dedup_key=key, message_id=message_id, sha256=sha, data=raw.data,
+                  size=len(raw.data), source=str(raw.source), source_ref=raw.source_ref,
+                  envelope_from=raw.envelope_from, envelope_to="\n".join(raw.envelope_to),
+                  received_at=raw.received_at or utcnow(), state=RawState.RECEIVED)
+    new_id = insert_ignore(session, RawMessage.__table__, values, ["dedup_key"], RawMessage.id)
+    if new_id is not None:
+        return new_id, True
+    existing = session.execute(select(RawMessage.id).where(RawMessage.dedup_key == key))
+    return existing.scalar_one(), False
+
+
+def next_number(session: Session, name: str = "ticket") -> int:
+    """Next value of a counter; the UPDATE row lock serialises concurrent daemons."""
+    insert_ignore(session, Counter.__table__, {"name": name, "value": 0}, ["name"])
+    stmt = (update(Counter).where(Counter.name == name).values(value=Counter.value + 1)
+            .returning(Counter.value))
+    return int(session.execute(stmt).scalar_one())
+
+
+def get_or_create_contact(session: Session, email: str, name: str,
+                          organisation: str | None) -> Contact:
+    contact = session.execute(select(Contact).where(Contact.email == email)).scalar_one_or_none()
+    if contact is not None:
+        if name and not contact.name:
+            contact.name = name
+        return contact
+    insert_ignore(session, Contact.__table__,
+                  {"email": email, "name": name, "organisation": organisation,
+                   "created_at": utcnow(), "vip": False}, ["email"])
+    return session.execute(select(Contact).where(Contact.email == email)).scalar_one()
+
+
+def add_thread_keys(session: Session, ticket_id: int, keys: Iterable[str], kind: str) -> None:
+    for key in dict.fromkeys(k for k in keys if k):
+        insert_ignore(session, ThreadKey.__table__,
+                      {"key": key[:998], "kind": kind, "ticket_id": ticket_id}, ["key", "kind"])
+
+
+def log_event(session: Session, ticket_id: int, actor: str, action: str,
+              detail: Mapping[str, Any] | None = None, reason: str = "",
+              at: datetime | None = None) -> None:
+    session.add(Event(ticket_id=ticket_id, actor=actor, action=action,
+                      detail=dict(detail or {}), reason=reason, at=at or utcnow()))
+
+
+def ticket_parties(session: Session, ticket: Ticket, agents: Iterable[str] = ()) -> frozenset[str]:
+    """Everyone who took part: the customer, senders and CCs of its mail, agents."""
+    parties = {a.lower() for a in agents}
+    customer = session.get(Contact, ticket.customer_id)
+    if customer is not None:
+        parties.add(customer.email)
+    if ticket.assignee:
+        parties.add(ticket.assignee.lower())
+    rows = session.execute(select(Message.from_addr, Message.cc_addrs, Message.direction)
+                           .where(Message.ticket_id == ticket.id))
+    for from_addr, cc, direction in rows:
+        if direction == "in":
+            parties.add(from_addr)
+            parties.update(cc or [])
+    parties.update(ticket.watchers or [])
+    return frozenset(p for p in parties if p)
+
+
+def ticket_view(session: Session, ticket: Ticket | None,
+                agents: Iterable[str] = ()) -> TicketView | None:
+    if ticket is None:
+        return None
+    customer = session.get(Contact, ticket.customer_id)
+    return TicketView(id=ticket.id, ref=ticket.ref, status=TicketStatus(ticket.status),
+                      customer=customer.email if customer else "",
+                      organisation=ticket.organisation,
+                      parties=ticket_parties(session, ticket, agents),
+                      closed_at=ticket.closed_at, last_activity_at=ticket.last_activity_at)
+
+
+def make_lookups(session: Session, agents: Iterable[str] = ()) -> Lookups:
+    """Bind the threader's lookups to a session."""
+    agents = tuple(agents)
+
+    def by_message_ids(ids: Iterable[str]) -> dict[str, int]:
+        ids = [i[:998] for i in ids]
+        rows = session.execute(select(ThreadKey.key, ThreadKey.ticket_id)
+                               .where(ThreadKey.key.in_(ids),
+                                      ThreadKey.kind.in_(("own", "sent", "alias"))))
+        return {key: ticket_id for key, ticket_id in rows}
+
+    def by_thread_index(hexkey: str) -> int | None:
+        return session.execute(select(ThreadKey.ticket_id).where(
+            ThreadKey.key == hexkey, ThreadKey.kind == "thread-index")).scalar_one_or_none()
+
+    def by_ref(ref: str) -> TicketView | None:
+        ticket = session.execute(select(Ticket).where(Ticket.ref == ref)).scalar_one_or_none()
+        return ticket_view(session, ticket, agents)
+
+    def by_id(ticket_id: int) -> TicketView | None:
+        return ticket_view(session, session.get(Ticket, ticket_id), agents)
+
+    def recent_by_subject(normalized: str, sender: str, org: str | None,
+                          since: datetime) -> TicketView | None:
+        who = Contact.email == sender
+        if org is not None:
+            who = who | (Ticket.organisation == org)
+        ticket = session.execute(
+            select(Ticket).join(Contact, Contact.id == Ticket.customer_id)
+            .where(Ticket.normalized_subject == normalized, Ticket.last_activity_at >= since, who)
+            .order_by(Ticket.last_activity_at.desc()).limit(1)).scalar_one_or_none()
+        return ticket_view(session, ticket, agents)
+
+    return Lookups(by_message_ids, by_thread_index, by_ref, by_id, recent_by_subject)
+
+
+def count_by_state(session: Session) -> dict[str, int]:
+    rows = session.execute(select(RawMessage.state, func.count()).group_by(RawMessage.state))
+    return {state: n for state, n in rows}
