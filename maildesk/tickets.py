@@ -1,0 +1,160 @@
+"""Ticket operations on the database: open, add a message, change status, assign.
+
+Every change is written together with an Event row (who, what, why), in the caller's
+transaction, so the log never disagrees with the ticket.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+from pathlib import Path
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from .store.blobs import save_blob
+from .store.models import AttachmentRow, Blob, Contact, Message, Ticket
+from .store.queries import add_thread_keys, insert_ignore, log_event, next_number
+from .threader import normalize_subject
+from .types import (
+    AuthorKind,
+    Decision,
+    Direction,
+    ParsedMail,
+    ThreadMatch,
+    TicketStatus,
+)
+
+OPEN_STATES = (TicketStatus.NEW, TicketStatus.OPEN, TicketStatus.PENDING)
+
+
+def open_ticket(session: Session, *, prefix: str, customer: Contact, subject: str,
+                channel: str, now: datetime, language: str | None = None,
+                related_ticket_id: int | None = None, actor: str = "system",
+                reason: str = "") -> Ticket:
+    """Create a ticket with the next human reference (MD-1042)."""
+    number = next_number(session, "ticket")
+    ticket = Ticket(number=number, ref=f"{prefix}-{number}", status=TicketStatus.NEW,
+                    customer_id=customer.id, organisation=customer.organisation,
+                    subject=subject[:5000], normalized_subject=normalize_subject(subject, prefix),
+                    channel=channel, language=language or customer.language,
+                    related_ticket_id=related_ticket_id, created_at=now, updated_at=now,
+                    last_activity_at=now, tags=[], watchers=[])
+    session.add(ticket)
+    session.flush()
+    detail = {"ref": ticket.ref, "customer": customer.email, "channel": channel}
+    if related_ticket_id:
+        detail["related_ticket_id"] = related_ticket_id
+    log_event(session, ticket.id, actor, "created", detail, reason, at=now)
+    return ticket
+
+
+def store_attachments(session: Session, message: Message, mail: ParsedMail, root: Path) -> None:
+    for part in mail.attachments:
+        sha = save_blob(root, part.payload)
+        insert_ignore(session, Blob.__table__, {"sha256": sha, "size": len(part.payload),
+                                                "created_at": message.created_at}, ["sha256"])
+        session.add(AttachmentRow(message_id=message.id, sha256=sha, filename=part.filename,
+                                  content_type=part.content_type, size=len(part.payload),
+                                  inline=part.inline, content_id=part.content_id))
+
+
+def add_message(session: Session, ticket: Ticket, mail: ParsedMail, *, raw_id: int | None,
+                direction: Direction, kind: AuthorKind, match: ThreadMatch, now: datetime,
+                attachments_root: Path, agent: str | None = None, text: str | None = None,
+                flagged: str | None = None) -> Message:
+    """Store a message on a ticket, with its attachments and the ids that thread to it."""
+    message = Message(
+        ticket_id=ticket.id, raw_id=raw_id, message_id=mail.message_id, direction=direction,
+        kind=kind, from_addr=mail.from_addr.email if mail.from_addr else "",
+        from_name=mail.from_addr.name if mail.from_addr else "",
+        to_addrs=[a.email for a in mail.to], cc_addrs=[a.email for a in mail.cc],
+        subject=mail.subject, text=mail.text if text is None else text, html=mail.html,
+        date=mail.date, created_at=now, thread_method=match.method, weak_match=match.weak,
+        internal=kind == AuthorKind.NOTE, agent=agent, flagged=flagged is not None,
+        flag_reason=flagged)
+    session.add(message)
+    session.flush()
+    store_attachments(session, message, mail, attachments_root)
+    if mail.message_id:
+        add_thread_keys(session, ticket.id, [mail.message_id], "own")
+    if mail.thread_index is not None:
+        add_thread_keys(session, ticket.id, [mail.thread_index.hex()], "thread-index")
+    ticket.updated_at = ticket.last_activity_at = now
+    return message
+
+
+def add_aliases(session: Session, ticket: Ticket, ids: Iterable[str]) -> None:
+    add_thread_keys(session, ticket.id, ids, "alias")
+
+
+def set_status(session: Session, ticket: Ticket, status: TicketStatus, *, actor: str,
+               now: datetime, reason: str = "") -> bool:
+    """Move a ticket to `status`, keeping the lifecycle timestamps right. False if no change."""
+    old = TicketStatus(ticket.status)
+    if old == status:
+        return False
+    if old == TicketStatus.PENDING and ticket.pending_since is not None:
+        ticket.paused_seconds += int((now - ticket.pending_since).total_seconds())
+        ticket.pending_since = None
+    if status == TicketStatus.PENDING:
+        ticket.pending_since = now
+    if status == TicketStatus.RESOLVED:
+        ticket.resolved_at = now
+    if status == TicketStatus.CLOSED:
+        ticket.closed_at = now
+        ticket.resolved_at = ticket.resolved_at or now
+    if old in (TicketStatus.RESOLVED, TicketStatus.CLOSED) and status in OPEN_STATES:
+        ticket.reopen_count += 1
+        ticket.resolved_at = ticket.closed_at = None
+    ticket.status = status
+    ticket.updated_at = now
+    action = "reopened" if old in (TicketStatus.RESOLVED, TicketStatus.CLOSED) else "status"
+    log_event(session, ticket.id, actor, action, {"from": old, "to": status}, reason, at=now)
+    return True
+
+
+def customer_replied(session: Session, ticket: Ticket, *, now: datetime, actor: str) -> None:
+    """A customer's follow-up puts a waiting or finished ticket back in the agents' court."""
+    if ticket.status in (TicketStatus.PENDING, TicketStatus.RESOLVED, TicketStatus.CLOSED):
+        set_status(session, ticket, TicketStatus.OPEN, actor=actor, now=now,
+                   reason="customer replied")
+
+
+def apply_decision(session: Session, ticket: Ticket, decision: Decision, *,
+                   now: datetime) -> None:
+    """Write what the rules decided, one event per rule action."""
+    for field in ("type", "priority", "impact", "urgency", "queue", "ack_template",
+                  "language", "sla"):
+        value = getattr(decision, field)
+        if value is not None:
+            setattr(ticket, "sla_policy" if field == "sla" else field, str(value))
+    if decision.tags:
+        ticket.tags = sorted(set(ticket.tags or []) | set(decision.tags))
+    if decision.watchers:
+        ticket.watchers = sorted(set(ticket.watchers or []) | set(decision.watchers))
+    if decision.spam:
+        ticket.spam = True
+    for hit in decision.hits:
+        for action in hit.actions:
+            log_event(session, ticket.id, f"rule:{hit.rule}", "rule",
+                      {"rule": hit.rule, "file": hit.file, "line": hit.line, "action": action},
+                      f"rule '{hit.rule}' {action}", at=now)
+
+
+def assign(session: Session, ticket: Ticket, *, agent: str | None, team: str | None,
+           actor: str, now: datetime, reason: str = "", tier: int | None = None) -> None:
+    before = {"assignee": ticket.assignee, "team": ticket.team}
+    ticket.assignee = agent
+    if team is not None:
+        ticket.team = team
+    if tier is not None:
+        ticket.tier = tier
+    ticket.updated_at = now
+    log_event(session, ticket.id, actor, "assigned",
+              {"from": before, "assignee": agent, "team": ticket.team}, reason, at=now)
+
+
+def find_ticket_by_ref(session: Session, ref: str) -> Ticket | None:
+    return session.execute(select(Ticket).where(Ticket.ref == ref.upper())).scalar_one_or_none()
