@@ -1,0 +1,139 @@
+"""Shared fixtures: eml() loader, a database over SQLite and PostgreSQL, a desk, an SMTP sink.
+
+The PostgreSQL server is the real one on 127.0.0.1:5432 (database `test`); each test
+worker gets its own schema, migrated once, and every test starts from empty tables.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, text
+
+from maildesk.config import Config, load_config
+from maildesk.desk import Desk, open_desk
+from maildesk.store.db import make_engine
+from maildesk.store.migrate import upgrade
+from maildesk.store.models import Base
+
+MAIL_DIR = Path(__file__).parent / "mail"
+REPO = Path(__file__).parent.parent
+PG_BASE = os.environ.get("MAILDESK_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+
+
+def eml(name: str) -> bytes:
+    """The bytes of tests/mail/<name>."""
+    return (MAIL_DIR / name).read_bytes()
+
+
+@pytest.fixture(name="eml")
+def eml_fixture():  # noqa: ANN201 - returns the loader function
+    return eml
+
+
+def _pg_url(schema: str) -> str:
+    return f"{PG_BASE}?options=-csearch_path%3D{schema}"
+
+
+@pytest.fixture(scope="session")
+def pg_schema_url() -> Iterator[str]:
+    """A migrated PostgreSQL schema for this test worker, dropped at the end."""
+    schema = f"t_{os.environ.get('PYTEST_XDIST_WORKER', 'main')}_{uuid.uuid4().hex[:8]}"
+    admin = make_engine(PG_BASE)
+    with admin.begin() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    engine = make_engine(_pg_url(schema))
+    upgrade(engine)
+    engine.dispose()
+    yield _pg_url(schema)
+    with admin.begin() as conn:
+        conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+    admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A migrated SQLite file, copied for each test (faster than migrating each time)."""
+    path = tmp_path_factory.mktemp("sqlite-template") / "template.db"
+    engine = make_engine(f"sqlite:///{path}")
+    upgrade(engine)
+    with engine.connect() as conn:
+        conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+    engine.dispose()
+    return path
+
+
+def _truncate(url: str) -> None:
+    engine = make_engine(url)
+    names = ", ".join(f'"{t.name}"' for t in reversed(Base.metadata.sorted_tables))
+    with engine.begin() as conn:
+        conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+    engine.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """An empty, migrated database: every test using it runs on both engines."""
+    if request.param == "sqlite":
+        path = tmp_path / "maildesk.db"
+        shutil.copyfile(request.getfixturevalue("sqlite_template"), path)
+        return f"sqlite:///{path}"
+    url = request.getfixturevalue("pg_schema_url")
+    _truncate(url)
+    return url
+
+
+@pytest.fixture
+def engine(db_url: str) -> Iterator[Engine]:
+    engine = make_engine(db_url)
+    yield engine
+    engine.dispose()
+
+
+DESK_TOML = """\
+[desk]
+name = "Acme Support"
+addresses = ["support@acme.example", "soporte@acme.example"]
+ticket_prefix = "MD"
+language = "en"
+timezone = "Europe/Madrid"
+secret_file = "secret"
+
+[database]
+url = "{url}"
+
+[storage]
+dir = "var"
+{extra}
+"""
+
+
+def write_desk(root: Path, url: str, extra: str = "", *, rules: bool = True,
+               templates: bool = True) -> Path:
+    """A desk directory: maildesk.toml, secret, and the shipped rules and templates."""
+    root.mkdir(parents=True, exist_ok=True)
+    (root / "maildesk.toml").write_text(DESK_TOML.format(url=url, extra=extra))
+    (root / "secret").write_text("0" * 64 + "\n")
+    for name, wanted in (("rules", rules), ("templates", templates)):
+        source = REPO / "maildesk" / "skeleton" / name
+        if wanted and source.is_dir():
+            shutil.copytree(source, root / name, dirs_exist_ok=True)
+    return root / "maildesk.toml"
+
+
+@pytest.fixture
+def desk_config(tmp_path: Path, db_url: str) -> Config:
+    return load_config(write_desk(tmp_path / "desk", db_url))
+
+
+@pytest.fixture
+def desk(desk_config: Config) -> Iterator[Desk]:
+    """A working desk on the parametrised database, with the shipped rules and templates."""
+    desk = open_desk(desk_config)
+    yield desk
+    desk.close()
