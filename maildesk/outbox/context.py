@@ -1,0 +1,170 @@
+"""What each template may see: one frozen dataclass of explicit fields per template.
+
+A template never receives a Ticket, a Message or a list of the ticket's messages, only
+these fields, chosen by the caller. That is how internal notes stay out of customer mail:
+there is no object from which a template could reach them. Dates and durations arrive
+already formatted in the recipient's language and time zone ("within 4 business hours",
+"lunes 3 de junio, 10:00"), because formatting is the caller's business, not the admin's.
+
+Every template also sees the globals `desk_name` and `desk_address` (TemplateStore globals).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+CUSTOMER_TEMPLATES = frozenset({"ack", "update", "closure", "reminder"})
+AGENT_TEMPLATES = frozenset({"notify_agent", "confirm", "command_error", "agent_reminder",
+                             "escalation", "sla_warning"})
+BUILTIN_TEMPLATES = CUSTOMER_TEMPLATES | AGENT_TEMPLATES
+
+
+@dataclass(frozen=True, slots=True)
+class SurveyLink:
+    score: int  # 1..5
+    url: str
+
+
+@dataclass(frozen=True, slots=True)
+class AckContext:
+    """Acknowledgement of a new ticket, to the customer."""
+
+    ticket_ref: str
+    subject: str
+    customer_name: str = ""
+    summary: str = ""  # a short excerpt of what the customer wrote
+    attachments: tuple[str, ...] = ()  # file names received
+    first_response: str = ""  # "within 4 business hours"; empty to leave it out
+
+
+@dataclass(frozen=True, slots=True)
+class UpdateContext:
+    """An agent's public reply to the customer, and optionally a status change."""
+
+    ticket_ref: str
+    subject: str
+    agent_text: str  # the public reply only; never a note
+    agent_name: str
+    customer_name: str = ""
+    status: str = ""  # "", "pending", "resolved" or "reopened"
+
+
+@dataclass(frozen=True, slots=True)
+class ClosureContext:
+    """The ticket is closed; ask for a 1-5 rating."""
+
+    ticket_ref: str
+    subject: str
+    customer_name: str = ""
+    survey_links: tuple[SurveyLink, ...] = ()  # one-click links, when the desk has a web UI
+
+
+@dataclass(frozen=True, slots=True)
+class ReminderContext:
+    """The ticket waits for the customer; remind them."""
+
+    ticket_ref: str
+    subject: str
+    customer_name: str = ""
+    waiting_since: str = ""  # "3 days"
+    close_after: str = ""  # "in 4 days"; empty when the desk does not auto-close
+
+
+@dataclass(frozen=True, slots=True)
+class NotifyAgentContext:
+    """A new ticket or a customer reply, to the assigned agent or the team."""
+
+    ticket_ref: str
+    subject: str
+    customer_name: str
+    customer_email: str
+    text: str
+    event: str = "new"  # "new" or "reply"
+    priority: str = ""
+    queue: str = ""
+    agent_name: str = ""
+    attachments: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class ConfirmContext:
+    """An agent's mail command was applied."""
+
+    ticket_ref: str
+    subject: str
+    applied: tuple[str, ...]  # human descriptions: "status: pending", "assignee: ana@..."
+    agent_name: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class CommandErrorContext:
+    """An agent's mail command could not be applied."""
+
+    errors: tuple[str, ...]
+    ticket_ref: str = ""
+    subject: str = ""
+    agent_name: str = ""
+    command: str = ""  # the line the agent wrote
+
+
+@dataclass(frozen=True, slots=True)
+class AgentReminderContext:
+    """A ticket waits for its agent."""
+
+    ticket_ref: str
+    subject: str
+    customer_name: str
+    waiting_since: str
+    agent_name: str = ""
+    priority: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class EscalationContext:
+    """A ticket is escalated to a team lead."""
+
+    ticket_ref: str
+    subject: str
+    customer_name: str
+    reason: str
+    lead_name: str = ""
+    priority: str = ""
+    queue: str = ""
+    assignee: str = ""
+    level: int = 1
+
+
+@dataclass(frozen=True, slots=True)
+class SlaWarningContext:
+    """An SLA target is near."""
+
+    ticket_ref: str
+    subject: str
+    target: str  # "first response" / "primera respuesta", already in the right language
+    due: str
+    remaining: str
+    agent_name: str = ""
+    priority: str = ""
+
+
+def samples() -> dict[str, object]:
+    """One filled context per built-in template, for `TemplateStore.check`."""
+    ref, subject = "MD-1042", "The printer on floor 2 does not print"
+    return {
+        "ack": AckContext(ref, subject, "María", "It shows error E-13.", ("photo.jpg",),
+                          "within 4 business hours"),
+        "update": UpdateContext(ref, subject, "Please restart it.", "Ana", "María", "pending"),
+        "closure": ClosureContext(ref, subject, "María",
+                                  (SurveyLink(1, "https://desk.example/s/1"),)),
+        "reminder": ReminderContext(ref, subject, "María", "3 days", "in 4 days"),
+        "notify_agent": NotifyAgentContext(ref, subject, "María", "maria@example.com", "E-13",
+                                           "new", "P2", "it", "Ana", ("photo.jpg",)),
+        "confirm": ConfirmContext(ref, subject, ("status: pending",), "Ana"),
+        "command_error": CommandErrorContext(("unknown command: #frobnicate",), ref, subject,
+                                             "Ana", "#frobnicate"),
+        "agent_reminder": AgentReminderContext(ref, subject, "María", "2 days", "Ana", "P2"),
+        "escalation": EscalationContext(ref, subject, "María", "first response overdue",
+                                        "Luis", "P1", "it", "ana@example.com", 1),
+        "sla_warning": SlaWarningContext(ref, subject, "resolution", "today 17:00", "45 min",
+                                         "Ana", "P2"),
+    }
