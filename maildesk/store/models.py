@@ -125,6 +125,10 @@ class Ticket(Base):
     pending_since: Mapped[datetime | None] = mapped_column(UTCDateTime)
     paused_seconds: Mapped[int] = mapped_column(Integer, default=0)
     reopen_count: Mapped[int] = mapped_column(Integer, default=0)
+    # Business-time durations, computed when the moment happens so reports can aggregate
+    # them in SQL without replaying calendars.
+    first_response_seconds: Mapped[int | None] = mapped_column(Integer)
+    resolution_seconds: Mapped[int | None] = mapped_column(Integer)
     response_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     resolution_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     response_breached_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -2,7 +2,6 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-24 01:18:12.265698
 """
 from alembic import op
 import sqlalchemy as sa
@@ -120,6 +119,8 @@ def upgrade() -> None:
     sa.Column('pending_since', maildesk.store.models.UTCDateTime(timezone=True), nullable=True),
     sa.Column('paused_seconds', sa.Integer(), nullable=False),
     sa.Column('reopen_count', sa.Integer(), nullable=False),
+    sa.Column('first_response_seconds', sa.Integer(), nullable=True),
+    sa.Column('resolution_seconds', sa.Integer(), nullable=True),
     sa.Column('response_due_at', maildesk.store.models.UTCDateTime(timezone=True), nullable=True),
     sa.Column('resolution_due_at', maildesk.store.models.UTCDateTime(timezone=True), nullable=True),
     sa.Column('response_breached_at', maildesk.store.models.UTCDateTime(timezone=True), nullable=True),
