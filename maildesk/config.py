@@ -122,6 +122,70 @@ class OutboxConfig:
     lease: int = 600  # a claimed row is left alone this long by other senders
 
 
+SMTP_PROTOCOLS = ("smtp", "lmtp")
+
+
+def split_listen(listen: str) -> tuple[str, int]:
+    """"127.0.0.1:8025" or "[::1]:8025" -> (host, port)."""
+    host, _, port = listen.rpartition(":")
+    return host.strip("[]") or "127.0.0.1", int(port)
+
+
+@dataclass(frozen=True, slots=True)
+class SmtpConfig:
+    """[smtp]: the SMTP or LMTP listener of `maildesk run` (on when the table exists)."""
+
+    enabled: bool = False
+    listen: str = "127.0.0.1:8025"
+    protocol: str = "smtp"  # smtp, or lmtp behind an MTA (one answer per recipient)
+    max_size: int = 25 * 1024 * 1024
+    tls_cert: Path | None = None  # both set: offer STARTTLS
+    tls_key: Path | None = None
+    timeout: float = 300.0  # seconds of client silence before the connection is closed
+    max_connections: int = 100  # beyond this, new connections get 421 4.7.0
+
+    @property
+    def address(self) -> tuple[str, int]:
+        return split_listen(self.listen)
+
+
+IMAP_SECURITY = ("tls", "starttls", "none")
+
+
+@dataclass(frozen=True, slots=True)
+class ImapAccount:
+    """One [[imap]] account that `maildesk run` and `maildesk fetch` pull mail from."""
+
+    name: str
+    host: str
+    username: str
+    port: int = 993
+    security: str = "tls"  # tls (implicit, 993), starttls (143) or none (tests, loopback)
+    password_file: Path | None = None  # never the password itself in maildesk.toml
+    password_env: str | None = None
+    folder: str = "INBOX"
+    processed_folder: str | None = None  # None: leave mail in place, add a keyword flag
+    poll_interval: float = 60.0  # seconds between polls, and the longest IDLE round
+    idle: bool = True  # use IDLE when the server offers it
+    reconnect_max: float = 60.0  # the longest wait between reconnection attempts
+
+    def password(self) -> str:
+        """$password_env if set, else the first line of password_file."""
+        if self.password_env and os.environ.get(self.password_env):
+            return os.environ[self.password_env]
+        if self.password_file is not None:
+            return self.password_file.read_text(encoding="utf-8").strip()
+        raise ConfigError(Problem("", None, f"imap.{self.name}",
+                                  "no password: set password_file or password_env"))
+
+
+@dataclass(frozen=True, slots=True)
+class MetricsConfig:
+    """[metrics]: the Prometheus endpoint; empty listen means off."""
+
+    listen: str = ""
+
+
 @dataclass(frozen=True, slots=True)
 class Config:
     path: Path
@@ -132,6 +196,9 @@ class Config:
     loops: LoopsConfig = field(default_factory=LoopsConfig)
     relay: RelayConfig = field(default_factory=RelayConfig)
     outbox: OutboxConfig = field(default_factory=OutboxConfig)
+    smtp: SmtpConfig = field(default_factory=SmtpConfig)
+    imap: tuple[ImapAccount, ...] = ()
+    metrics: MetricsConfig = field(default_factory=MetricsConfig)
     raw: dict[str, Any] = field(default_factory=dict)  # the whole parsed file, for sections added later
 
     @property
@@ -359,6 +426,112 @@ def _outbox(r: _Reader) -> OutboxConfig:
     )
 
 
+def _listen(r: _Reader, key: str, default: str, *, empty_ok: bool = False) -> str:
+    value = r.get(key, str, default)
+    if empty_ok and value == "":
+        return value
+    try:
+        host, port = split_listen(value)
+        if not 0 <= port < 65536:
+            raise ValueError
+    except ValueError:
+        r.fail(key, f"expected \"host:port\" like \"127.0.0.1:8025\", got {value!r}")
+        return default
+    return value
+
+
+def _smtp(r: _Reader, base: Path) -> SmtpConfig:
+    d = SmtpConfig()
+    r.unknown({"enabled", "listen", "protocol", "max_size", "tls_cert", "tls_key", "timeout",
+               "max_connections"})
+    protocol = r.get("protocol", str, d.protocol)
+    if protocol not in SMTP_PROTOCOLS:
+        r.fail("protocol", f"must be one of {', '.join(SMTP_PROTOCOLS)}")
+        protocol = d.protocol
+    cert, key = r.get("tls_cert", str, None), r.get("tls_key", str, None)
+    if bool(cert) != bool(key):
+        r.fail("tls_cert" if not cert else "tls_key", "set both tls_cert and tls_key, or neither")
+        cert = key = None
+    return SmtpConfig(
+        enabled=r.get("enabled", bool, bool(r.table)), listen=_listen(r, "listen", d.listen),
+        protocol=protocol, max_size=_positive(r, "max_size", int, d.max_size),
+        tls_cert=base / cert if cert else None, tls_key=base / key if key else None,
+        timeout=_positive(r, "timeout", float, d.timeout),
+        max_connections=_positive(r, "max_connections", int, d.max_connections),
+    )
+
+
+def _imap_account(r: _Reader, base: Path) -> ImapAccount | None:
+    r.unknown({"name", "host", "port", "security", "username", "password", "password_file",
+               "password_env", "folder", "processed_folder", "poll_interval", "idle",
+               "reconnect_max"})
+    if "password" in r.table:
+        r.fail("password", "put the password in password_file (or name an environment "
+                           "variable in password_env), not in maildesk.toml")
+    security = r.get("security", str, "tls")
+    if security not in IMAP_SECURITY:
+        r.fail("security", f"must be one of {', '.join(IMAP_SECURITY)}")
+        security = "tls"
+    missing = [k for k in ("name", "host", "username") if not r.get(k, str, "")]
+    for key in missing:
+        r.fail(key, "is required")
+    password_file, password_env = r.get("password_file", str, None), r.get("password_env", str, None)
+    if not password_file and not password_env:
+        r.fail("password_file", "set password_file or password_env")
+    if missing:
+        return None
+    return ImapAccount(
+        name=r.table["name"], host=r.table["host"], username=r.table["username"],
+        port=r.get("port", int, 993 if security == "tls" else 143), security=security,
+        password_file=base / password_file if password_file else None,
+        password_env=password_env, folder=r.get("folder", str, "INBOX"),
+        processed_folder=r.get("processed_folder", str, None) or None,
+        poll_interval=_positive(r, "poll_interval", float, 60.0),
+        idle=r.get("idle", bool, True), reconnect_max=_positive(r, "reconnect_max", float, 60.0),
+    )
+
+
+def _imap(path: Path, text: str, tables: Any, base: Path,
+          problems: list[Problem]) -> tuple[ImapAccount, ...]:
+    """[[imap]] tables; each is read with a locator starting at its own header."""
+    if not isinstance(tables, list):
+        problems.append(Problem(str(path), _Locator(text).line("imap"), "imap",
+                                "must be an array of tables: [[imap]]"))
+        return ()
+    accounts: list[ImapAccount] = []
+    for index, table in enumerate(tables):
+        r = _Reader(path, _NthTable(text, "imap", index), "imap", table, problems)
+        account = _imap_account(r, base)
+        if account is not None:
+            accounts.append(account)
+    names = [a.name for a in accounts]
+    for name in {n for n in names if names.count(n) > 1}:
+        problems.append(Problem(str(path), None, "imap.name", f"duplicate account name {name!r}"))
+    return tuple(accounts)
+
+
+class _NthTable(_Locator):
+    """A locator that only looks at the index-th [[section]] of an array of tables."""
+
+    def __init__(self, text: str, section: str, index: int) -> None:
+        super().__init__(text)
+        headers = [n for n, line in enumerate(self.lines)
+                   if re.match(rf"^\s*\[\[\s*{re.escape(section)}\s*\]\]", line)]
+        start = headers[index] if index < len(headers) else 0
+        end = headers[index + 1] if index + 1 < len(headers) else len(self.lines)
+        self.offset = start
+        self.lines = self.lines[start:end]
+
+    def line(self, section: str, key: str = "") -> int | None:
+        found = super().line(section, key)
+        return found + self.offset if found is not None else None
+
+
+def _metrics(r: _Reader) -> MetricsConfig:
+    r.unknown({"listen"})
+    return MetricsConfig(listen=_listen(r, "listen", "", empty_ok=True))
+
+
 def load_config(path: Path, *, check_secret: bool = True) -> Config:
     """Read and validate maildesk.toml; raise ConfigError listing every problem."""
     path = Path(path)
@@ -383,7 +556,9 @@ def load_config(path: Path, *, check_secret: bool = True) -> Config:
                     storage=_storage(reader("storage"), base),
                     threading=_threading(reader("threading")),
                     loops=_loops(reader("loops")), relay=_relay(reader("relay"), base),
-                    outbox=_outbox(reader("outbox")), raw=data)
+                    outbox=_outbox(reader("outbox")), smtp=_smtp(reader("smtp"), base),
+                    imap=_imap(path, text, data.get("imap", []), base, problems),
+                    metrics=_metrics(reader("metrics")), raw=data)
     if check_secret and not config.desk.secret_file.is_file():
         problems.append(Problem(str(path), locate.line("desk", "secret_file"), "desk.secret_file",
                                 f"secret file {config.desk.secret_file} does not exist "
