@@ -1,0 +1,301 @@
+"""The delivery edge: queued outbox rows -> the relay, at least once.
+
+A pass claims due rows, delivers each through the relay with aiosmtplib and records the
+outcome, in three short steps so that no database transaction stays open while SMTP
+talks (on SQLite that would block every writer, intake included):
+
+1. claim: in one transaction, pick due `queued` rows (`FOR UPDATE SKIP LOCKED` on
+   PostgreSQL, so concurrent senders skip each other's rows) and push their
+   `next_attempt_at` one lease ahead with a conditional UPDATE. A sender that crashes
+   mid-pass leaves its rows to be picked up again when the lease ends; on SQLite the
+   conditional UPDATE alone keeps two senders from claiming one row.
+2. deliver: a short burst of tries (tenacity) for 4xx replies and connection errors.
+3. record: sent, failed (5xx, or temporary failures for longer than `retry_for`, with a
+   "delivery-failed" event on the ticket), or back to queued with exponential backoff.
+
+A crash between the relay's 250 and step 3 sends the mail again after the lease; the
+Message-ID stays the same, so clients and the desk's own threading see one message.
+See docs/outbound.md.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from enum import StrEnum
+from typing import Any, Protocol
+
+import aiosmtplib
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt, wait_exponential
+
+from ..config import OutboxConfig, RelayConfig
+from ..store.models import Event, Outbox
+from ..types import OutboxState
+
+log = logging.getLogger(__name__)
+
+SessionFactory = Callable[[], Session]
+EVENT_FAILED = "delivery-failed"
+EVENT_PARTIAL = "delivery-partly-refused"
+DEFAULT_OUTBOX = OutboxConfig()
+
+
+class Outcome(StrEnum):
+    SENT = "sent"
+    RETRY = "retry"
+    FAILED = "failed"
+
+
+class Sendable(Protocol):
+    sender: str
+    data: bytes
+
+    @property
+    def recipients(self) -> Any: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Parcel:
+    """A claimed outbox row, detached from its session so it can cross threads."""
+
+    id: int
+    ticket_id: int | None
+    message_id: str
+    sender: str
+    recipients: tuple[str, ...]
+    data: bytes
+    attempts: int
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    """What the relay said. `refused` lists recipients refused in a partly accepted mail."""
+
+    outcome: Outcome
+    code: int | None = None
+    text: str = ""
+    refused: tuple[tuple[str, int, str], ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class FlushResult:
+    sent: int = 0
+    retrying: int = 0
+    failed: int = 0
+
+    @property
+    def claimed(self) -> int:
+        return self.sent + self.retrying + self.failed
+
+
+# -- deliver -------------------------------------------------------------------------------
+
+def _temporary(exc: BaseException) -> bool:
+    """4xx, network trouble and relay misconfiguration are worth another try; 5xx is not.
+
+    Authentication failures and a missing STARTTLS are the admin's to fix, so mail waits
+    for the fix (up to retry_for) instead of failing at once.
+    """
+    if isinstance(exc, aiosmtplib.SMTPRecipientsRefused):
+        return any(400 <= r.code < 500 for r in exc.recipients)
+    if isinstance(exc, aiosmtplib.SMTPAuthenticationError):
+        return True
+    if isinstance(exc, aiosmtplib.SMTPResponseException):
+        return exc.code < 500
+    return isinstance(exc, (aiosmtplib.SMTPException, OSError, asyncio.TimeoutError))
+
+
+def _describe(exc: BaseException) -> tuple[int | None, str]:
+    if isinstance(exc, aiosmtplib.SMTPRecipientsRefused):
+        first = exc.recipients[0]
+        text = "; ".join(f"{r.recipient}: {r.code} {r.message}" for r in exc.recipients)
+        return first.code, text
+    if isinstance(exc, aiosmtplib.SMTPResponseException):
+        return exc.code, exc.message
+    return None, f"{type(exc).__name__}: {exc}"
+
+
+async def _send_once(item: Sendable, relay: RelayConfig) -> dict[str, Any]:
+    password = relay.password() if relay.username else None
+    errors, _ = await aiosmtplib.send(
+        item.data, sender=item.sender, recipients=list(item.recipients),
+        hostname=relay.host, port=relay.port, username=relay.username, password=password,
+        use_tls=relay.security == "tls", start_tls=relay.security == "starttls",
+        timeout=relay.timeout)
+    return errors
+
+
+async def deliver(item: Sendable, relay: RelayConfig,
+                  outbox: OutboxConfig = DEFAULT_OUTBOX) -> Delivery:
+    """Hand one message to the relay, with a short burst of retries for 4xx and I/O errors."""
+    retrying = AsyncRetrying(
+        stop=stop_after_attempt(outbox.burst_attempts),
+        wait=wait_exponential(multiplier=outbox.burst_wait, max=max(outbox.burst_wait, 30)),
+        retry=retry_if_exception(_temporary), reraise=True)
+    try:
+        errors = await retrying(_send_once, item, relay)
+    except Exception as exc:  # every failure is translated into an outcome here, once
+        code, text = _describe(exc)
+        return Delivery(Outcome.RETRY if _temporary(exc) else Outcome.FAILED, code, text)
+    refused = tuple((rcpt, r.code, r.message) for rcpt, r in errors.items())
+    return Delivery(Outcome.SENT, 250, "", refused)
+
+
+def deliver_sync(item: Sendable, relay: RelayConfig,
+                 outbox: OutboxConfig = DEFAULT_OUTBOX) -> Delivery:
+    """deliver() for the CLI and other synchronous callers."""
+    return asyncio.run(deliver(item, relay, outbox))
+
+
+# -- claim and record ---------------------------------------------------------------------
+
+def _due(session: Session, now: datetime, batch: int) -> list[Outbox]:
+    stmt = (select(Outbox)
+            .where(Outbox.state == OutboxState.QUEUED.value, Outbox.next_attempt_at <= now)
+            .order_by(Outbox.next_attempt_at, Outbox.id).limit(batch))
+    if session.get_bind().dialect.name == "postgresql":
+        stmt = stmt.with_for_update(skip_locked=True)
+    return list(session.scalars(stmt))
+
+
+def claim(session_factory: SessionFactory, now: datetime, outbox: OutboxConfig) -> list[Parcel]:
+    """Take due rows for this sender by moving them one lease into the future."""
+    parcels: list[Parcel] = []
+    with session_factory() as session, session.begin():
+        for row in _due(session, now, outbox.batch):
+            parcel = Parcel(row.id, row.ticket_id, row.message_id, row.sender,
+                            tuple(row.recipients), row.data, row.attempts + 1, row.created_at)
+            taken = session.execute(
+                update(Outbox)
+                .where(Outbox.id == row.id, Outbox.state == OutboxState.QUEUED.value,
+                       Outbox.next_attempt_at <= now)
+                .values(next_attempt_at=now + timedelta(seconds=outbox.lease),
+                        attempts=Outbox.attempts + 1)
+                .execution_options(synchronize_session=False))
+            if getattr(taken, "rowcount", 0) == 1:
+                parcels.append(parcel)
+    return parcels
+
+
+def backoff(attempts: int, outbox: OutboxConfig) -> timedelta:
+    """Wait before the next pass: backoff, doubled per attempt, capped at backoff_max."""
+    exponent = min(max(attempts - 1, 0), 30)
+    return timedelta(seconds=min(outbox.backoff * 2 ** exponent, outbox.backoff_max))
+
+
+def _event(session: Session, parcel: Parcel, action: str, now: datetime,
+           detail: dict[str, Any], reason: str) -> None:
+    if parcel.ticket_id is None:
+        return
+    base = {"outbox_id": parcel.id, "message_id": parcel.message_id,
+            "recipients": list(parcel.recipients)}
+    session.add(Event(ticket_id=parcel.ticket_id, at=now, actor="system", action=action,
+                      detail={**base, **detail}, reason=reason))
+
+
+def _fail(session: Session, row: Outbox, parcel: Parcel, delivery: Delivery,
+          now: datetime, reason: str) -> None:
+    row.state = OutboxState.FAILED.value
+    row.last_error = _error_text(delivery)
+    _event(session, parcel, EVENT_FAILED, now,
+           {"code": delivery.code, "text": delivery.text, "attempts": parcel.attempts}, reason)
+    log.warning("outbox %s <%s>: failed: %s", parcel.id, parcel.message_id, row.last_error)
+
+
+def _error_text(delivery: Delivery) -> str:
+    return f"{delivery.code} {delivery.text}" if delivery.code else delivery.text
+
+
+def _apply(session: Session, row: Outbox, parcel: Parcel, delivery: Delivery, now: datetime,
+           relay: RelayConfig, outbox: OutboxConfig) -> Outcome:
+    if delivery.outcome is Outcome.SENT:
+        row.state, row.sent_at, row.last_error = OutboxState.SENT.value, now, None
+        if delivery.refused:
+            refused = [{"recipient": r, "code": c, "text": t} for r, c, t in delivery.refused]
+            _event(session, parcel, EVENT_PARTIAL, now, {"refused": refused},
+                   "the relay refused some recipients")
+        log.info("outbox %s <%s>: sent", parcel.id, parcel.message_id)
+        return Outcome.SENT
+    if delivery.outcome is Outcome.FAILED:
+        _fail(session, row, parcel, delivery, now, "the relay refused the mail permanently")
+        return Outcome.FAILED
+    if now >= parcel.created_at + timedelta(seconds=relay.retry_for):
+        _fail(session, row, parcel, delivery, now,
+              f"still failing after {timedelta(seconds=relay.retry_for)}; gave up")
+        return Outcome.FAILED
+    row.next_attempt_at, row.last_error = now + backoff(parcel.attempts, outbox), _error_text(delivery)
+    log.info("outbox %s <%s>: retry at %s: %s", parcel.id, parcel.message_id,
+             row.next_attempt_at.isoformat(), row.last_error)
+    return Outcome.RETRY
+
+
+def record(session_factory: SessionFactory, parcel: Parcel, delivery: Delivery,
+           now: datetime, relay: RelayConfig, outbox: OutboxConfig) -> Outcome | None:
+    """Write the outcome; None when the row was changed meanwhile (cancelled by an admin)."""
+    with session_factory() as session, session.begin():
+        row = session.get(Outbox, parcel.id)
+        if row is None or row.state != OutboxState.QUEUED.value:
+            return None
+        return _apply(session, row, parcel, delivery, now, relay, outbox)
+
+
+# -- passes --------------------------------------------------------------------------------
+
+async def flush(session_factory: SessionFactory, relay: RelayConfig, now: datetime,
+                outbox: OutboxConfig = DEFAULT_OUTBOX) -> FlushResult:
+    """One pass over the due rows. Database work runs in a thread to keep the loop free."""
+    parcels = await asyncio.to_thread(claim, session_factory, now, outbox)
+    counts = {outcome: 0 for outcome in Outcome}
+    for parcel in parcels:
+        delivery = await deliver(parcel, relay, outbox)
+        outcome = await asyncio.to_thread(record, session_factory, parcel, delivery, now,
+                                          relay, outbox)
+        if outcome is not None:
+            counts[outcome] += 1
+    return FlushResult(counts[Outcome.SENT], counts[Outcome.RETRY], counts[Outcome.FAILED])
+
+
+def flush_once(session_factory: SessionFactory, relay_config: RelayConfig,
+               now: datetime | None = None, outbox: OutboxConfig = DEFAULT_OUTBOX
+               ) -> FlushResult:
+    """One pass, synchronously (for `maildesk tick` and tests)."""
+    return asyncio.run(flush(session_factory, relay_config, now or datetime.now(UTC), outbox))
+
+
+async def _sleep(stop_event: asyncio.Event, poke: asyncio.Event | None, seconds: float) -> None:
+    """Sleep until the interval passes, the outbox is poked, or the daemon stops."""
+    waiters = [asyncio.ensure_future(stop_event.wait())]
+    if poke is not None:
+        waiters.append(asyncio.ensure_future(poke.wait()))
+    try:
+        await asyncio.wait(waiters, timeout=seconds, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for waiter in waiters:
+            waiter.cancel()
+    if poke is not None:
+        poke.clear()
+
+
+async def run_sender(stop_event: asyncio.Event, session_factory: SessionFactory,
+                     relay: RelayConfig, outbox: OutboxConfig = DEFAULT_OUTBOX, *,
+                     poke: asyncio.Event | None = None,
+                     clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
+    """The daemon's sender: a pass, then sleep (or go again at once after a full batch).
+
+    Set `poke` after queueing mail to send it without waiting for the interval. Errors
+    of a pass (database down) are logged and the loop carries on; rows stay queued.
+    """
+    while not stop_event.is_set():
+        try:
+            result = await flush(session_factory, relay, clock(), outbox)
+        except Exception:
+            log.exception("outbox pass failed; retrying in %s s", outbox.interval)
+            result = FlushResult()
+        if result.claimed < outbox.batch:
+            await _sleep(stop_event, poke, outbox.interval)

@@ -1,0 +1,244 @@
+"""Real delivery: maildesk's outbox -> aiosmtplib -> an aiosmtpd sink on loopback."""
+
+from __future__ import annotations
+
+import base64
+import socket
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from email import message_from_bytes, policy
+from email.message import EmailMessage
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiosmtpd.controller import Controller
+from sqlalchemy import create_engine, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from maildesk.config import DeskConfig, OutboxConfig, RelayConfig
+from maildesk.outbox.compose import Thread, compose_template
+from maildesk.outbox.context import AckContext
+from maildesk.outbox.queue import enqueue
+from maildesk.outbox.send import flush_once
+from maildesk.store.models import Base, Contact, Event, Outbox, Ticket
+from maildesk.templates import TemplateStore
+from maildesk.types import Address
+
+ROOT = Path(__file__).resolve().parents[2]
+DESK = DeskConfig(name="Acme Support", addresses=("help@acme.test",), timezone="Europe/Madrid")
+FAST = OutboxConfig(burst_attempts=1, burst_wait=0.05, backoff=60, backoff_max=3600)
+
+
+@dataclass
+class Recorder:
+    """aiosmtpd handler that records accepted mail and can answer DATA from a script."""
+
+    replies: list[str] = field(default_factory=list)  # e.g. ["451 4.3.0 busy"], then 250
+    received: list[Any] = field(default_factory=list)
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        if self.replies:
+            reply = self.replies.pop(0)
+            if not reply.startswith("250"):
+                return reply
+        self.received.append(envelope)
+        return "250 2.0.0 OK"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class Sink:
+    def __init__(self, port: int, recorder: Recorder) -> None:
+        self.controller = Controller(recorder, hostname="127.0.0.1", port=port)
+        self.recorder = recorder
+
+    def __enter__(self) -> Recorder:
+        self.controller.start()
+        return self.recorder
+
+    def __exit__(self, *exc: object) -> None:
+        self.controller.stop()
+
+
+@pytest.fixture
+def sessions(tmp_path: Path) -> Iterator[sessionmaker[Session]]:
+    engine = create_engine(f"sqlite:///{tmp_path / 'desk.db'}")
+    Base.metadata.create_all(engine)
+    yield sessionmaker(engine, expire_on_commit=False)
+    engine.dispose()
+
+
+@pytest.fixture
+def templates() -> TemplateStore:
+    store = TemplateStore(ROOT / "templates", "en",
+                          {"desk_name": DESK.name, "desk_address": DESK.address})
+    assert store.load() == []
+    return store
+
+
+def make_ticket(sessions: sessionmaker[Session]) -> int:
+    with sessions() as session, session.begin():
+        contact = Contact(email="maria@example.com", name="María Pérez")
+        session.add(contact)
+        session.flush()
+        ticket = Ticket(number=1042, ref="MD-1042", customer_id=contact.id,
+                        subject="La impresora no imprime")
+        session.add(ticket)
+        session.flush()
+        return ticket.id
+
+
+def queue_ack(sessions: sessionmaker[Session], templates: TemplateStore, ticket_id: int,
+              lang: str = "es") -> str:
+    context = AckContext("MD-1042", "La impresora no imprime", "María",
+                         "Sale el error E-13.", ("foto.jpg",), "en un plazo de 4 horas laborables")
+    now = datetime.now(UTC)
+    outgoing = compose_template(
+        templates, "ack", lang, context, desk=DESK, ticket_ref="MD-1042",
+        to=[Address("maria@example.com", "María Pérez")], now=now, ticket_id=ticket_id,
+        thread=Thread(in_reply_to="<CAF-original@mail.gmail.com>",
+                      references=("<CAF-original@mail.gmail.com>",)))
+    with sessions() as session, session.begin():
+        enqueue(session, outgoing, DESK.address, now)
+    return outgoing.message_id
+
+
+def relay(port: int, **kwargs: Any) -> RelayConfig:
+    return RelayConfig(host="127.0.0.1", port=port, timeout=5, **kwargs)
+
+
+def rows(sessions: sessionmaker[Session]) -> list[Outbox]:
+    with sessions() as session:
+        return list(session.scalars(select(Outbox)))
+
+
+def parsed(envelope: Any) -> EmailMessage:
+    message = message_from_bytes(envelope.original_content, policy=policy.default)
+    assert isinstance(message, EmailMessage)
+    return message
+
+
+@pytest.mark.parametrize("lang", ["es", "en"])
+def test_headers_and_parts_as_received(sessions: sessionmaker[Session],
+                                       templates: TemplateStore, lang: str) -> None:
+    ticket_id = make_ticket(sessions)
+    message_id = queue_ack(sessions, templates, ticket_id, lang)
+    port = free_port()
+    with Sink(port, Recorder()) as sink:
+        result = flush_once(sessions, relay(port), datetime.now(UTC), FAST)
+    assert result.sent == 1 and len(sink.received) == 1
+    envelope = sink.received[0]
+    assert envelope.mail_from == "help@acme.test"
+    assert envelope.rcpt_tos == ["maria@example.com"]
+    raw = envelope.original_content
+    assert b"\r\n" in raw
+    msg = parsed(envelope)
+    assert msg["Message-ID"] == f"<{message_id}>"
+    assert message_id.endswith("@acme.test")
+    assert msg["In-Reply-To"] == "<CAF-original@mail.gmail.com>"
+    assert msg["References"] == "<CAF-original@mail.gmail.com>"
+    assert msg["Auto-Submitted"] == "auto-replied"
+    assert msg["X-Auto-Response-Suppress"] == "All"
+    assert msg["Reply-To"].addresses[0].addr_spec == "help@acme.test"
+    assert msg["X-Maildesk-Ticket"] == "MD-1042" and msg["X-Maildesk-Kind"] == "ack"
+    assert len(base64.b64decode(msg["Thread-Index"])) >= 22
+    assert msg["To"].addresses[0].display_name == "María Pérez"
+    assert b"=?utf-8?" in raw.split(b"\r\n\r\n", 1)[0]  # non-ASCII name/subject encoded
+    assert "[MD-1042]" in msg["Subject"] and "La impresora no imprime" in msg["Subject"]
+    assert msg.get_content_type() == "multipart/alternative"
+    text = msg.get_body(("plain",)).get_content()
+    html = msg.get_body(("html",)).get_content()
+    expected = "Hemos recibido su solicitud" if lang == "es" else "We have received your request"
+    assert expected in text and expected in html
+    assert "MD-1042" in text and "Sale el error E-13." in text
+    [row] = rows(sessions)
+    assert row.state == "sent" and row.sent_at is not None
+
+
+def test_relay_down_then_up_delivers_exactly_once(sessions: sessionmaker[Session],
+                                                  templates: TemplateStore) -> None:
+    ticket_id = make_ticket(sessions)
+    queue_ack(sessions, templates, ticket_id)
+    port = free_port()
+    t0 = datetime.now(UTC)
+    first = flush_once(sessions, relay(port), t0, FAST)  # connection refused
+    assert first.retrying == 1
+    [row] = rows(sessions)
+    assert row.state == "queued" and row.next_attempt_at > t0 and row.last_error
+    assert flush_once(sessions, relay(port), t0 + timedelta(seconds=1), FAST).claimed == 0
+    with Sink(port, Recorder()) as sink:
+        later = t0 + timedelta(seconds=FAST.backoff + 1)
+        assert flush_once(sessions, relay(port), later, FAST).sent == 1
+        assert flush_once(sessions, relay(port), later + timedelta(hours=1), FAST).claimed == 0
+    assert len(sink.received) == 1
+    [row] = rows(sessions)
+    assert row.state == "sent" and row.attempts == 2
+
+
+def test_relay_starting_during_a_burst_is_retried_in_process(
+        sessions: sessionmaker[Session], templates: TemplateStore) -> None:
+    ticket_id = make_ticket(sessions)
+    queue_ack(sessions, templates, ticket_id)
+    port = free_port()
+    sink = Sink(port, Recorder())
+    starter = threading.Timer(0.3, sink.controller.start)
+    starter.start()
+    try:
+        burst = OutboxConfig(burst_attempts=6, burst_wait=0.2)
+        result = flush_once(sessions, relay(port), datetime.now(UTC), burst)
+    finally:
+        starter.join()
+        sink.controller.stop()
+    assert result.sent == 1 and len(sink.recorder.received) == 1
+
+
+def test_451_then_250_is_delivered_once(sessions: sessionmaker[Session],
+                                        templates: TemplateStore) -> None:
+    ticket_id = make_ticket(sessions)
+    queue_ack(sessions, templates, ticket_id)
+    port = free_port()
+    burst = OutboxConfig(burst_attempts=3, burst_wait=0.05)
+    with Sink(port, Recorder(replies=["451 4.3.0 Try again later"])) as sink:
+        result = flush_once(sessions, relay(port), datetime.now(UTC), burst)
+    assert result.sent == 1 and len(sink.received) == 1
+    [row] = rows(sessions)
+    assert row.state == "sent"
+
+
+def test_550_fails_with_an_event_on_the_ticket(sessions: sessionmaker[Session],
+                                               templates: TemplateStore) -> None:
+    ticket_id = make_ticket(sessions)
+    message_id = queue_ack(sessions, templates, ticket_id)
+    port = free_port()
+    with Sink(port, Recorder(replies=["550 5.7.1 Message rejected as spam"])) as sink:
+        result = flush_once(sessions, relay(port), datetime.now(UTC), FAST)
+        assert flush_once(sessions, relay(port), datetime.now(UTC) + timedelta(days=1),
+                          FAST).claimed == 0
+    assert result.failed == 1 and sink.received == []
+    [row] = rows(sessions)
+    assert row.state == "failed" and "550" in (row.last_error or "")
+    with sessions() as session:
+        [event] = session.scalars(select(Event).where(Event.ticket_id == ticket_id))
+    assert event.action == "delivery-failed"
+    assert event.detail["code"] == 550 and "rejected as spam" in event.detail["text"]
+    assert event.detail["message_id"] == message_id
+
+
+def test_gives_up_after_retry_for(sessions: sessionmaker[Session],
+                                  templates: TemplateStore) -> None:
+    ticket_id = make_ticket(sessions)
+    queue_ack(sessions, templates, ticket_id)
+    port = free_port()
+    late = datetime.now(UTC) + timedelta(hours=2)
+    result = flush_once(sessions, relay(port, retry_for=3600), late, FAST)
+    assert result.failed == 1
+    with sessions() as session:
+        [event] = session.scalars(select(Event).where(Event.ticket_id == ticket_id))
+    assert event.action == "delivery-failed" and "gave up" in event.reason
