@@ -121,6 +121,9 @@ def _read_yaml(path: Path, problems: list[Problem]) -> Any:
                                 f"not valid YAML: {exc.problem}",
                                 mark.column + 1 if mark else None))
         return None
+    except ValueError as exc:  # a scalar that looks like a date but is not one (2025-13-01)
+        problems.append(Problem(str(path), None, "", f"not valid YAML: {exc}"))
+        return None
     if data is None:
         return CommentedMap()
     if not isinstance(data, CommentedMap):
