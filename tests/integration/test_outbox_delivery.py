@@ -5,7 +5,6 @@ from __future__ import annotations
 import base64
 import socket
 import threading
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from email import message_from_bytes, policy
@@ -15,15 +14,15 @@ from typing import Any
 
 import pytest
 from aiosmtpd.controller import Controller
-from sqlalchemy import create_engine, select
+from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from maildesk.config import DeskConfig, OutboxConfig, RelayConfig
 from maildesk.outbox.compose import Thread, compose_template
 from maildesk.outbox.context import AckContext
 from maildesk.outbox.queue import enqueue
-from maildesk.outbox.send import flush_once
-from maildesk.store.models import Base, Contact, Event, Outbox, Ticket
+from maildesk.outbox.send import claim, flush_once
+from maildesk.store.models import Contact, Event, Outbox, Ticket
 from maildesk.templates import TemplateStore
 from maildesk.types import Address
 
@@ -68,11 +67,9 @@ class Sink:
 
 
 @pytest.fixture
-def sessions(tmp_path: Path) -> Iterator[sessionmaker[Session]]:
-    engine = create_engine(f"sqlite:///{tmp_path / 'desk.db'}")
-    Base.metadata.create_all(engine)
-    yield sessionmaker(engine, expire_on_commit=False)
-    engine.dispose()
+def sessions(engine: Engine) -> sessionmaker[Session]:
+    """Sessions on the shared `engine` fixture: every test runs on SQLite and PostgreSQL."""
+    return sessionmaker(engine, expire_on_commit=False)
 
 
 @pytest.fixture
@@ -242,3 +239,29 @@ def test_gives_up_after_retry_for(sessions: sessionmaker[Session],
     with sessions() as session:
         [event] = session.scalars(select(Event).where(Event.ticket_id == ticket_id))
     assert event.action == "delivery-failed" and "gave up" in event.reason
+
+
+def test_a_claimed_row_is_not_claimed_again(sessions: sessionmaker[Session],
+                                            templates: TemplateStore) -> None:
+    ticket_id = make_ticket(sessions)
+    queue_ack(sessions, templates, ticket_id)
+    now = datetime.now(UTC)
+    assert len(claim(sessions, now, FAST)) == 1
+    assert claim(sessions, now, FAST) == []  # leased: another sender leaves it alone
+    assert len(claim(sessions, now + timedelta(seconds=FAST.lease + 1), FAST)) == 1
+
+
+def test_rows_locked_by_another_sender_are_skipped(engine: Engine,
+                                                   sessions: sessionmaker[Session],
+                                                   templates: TemplateStore) -> None:
+    if engine.dialect.name != "postgresql":
+        pytest.skip("SKIP LOCKED is PostgreSQL's; SQLite relies on the conditional UPDATE")
+    ticket_id = make_ticket(sessions)
+    queue_ack(sessions, templates, ticket_id)
+    queue_ack(sessions, templates, ticket_id)
+    now = datetime.now(UTC)
+    with sessions() as other, other.begin():
+        locked = other.scalars(select(Outbox).order_by(Outbox.id).limit(1)
+                               .with_for_update()).one()
+        parcels = claim(sessions, now, FAST)  # must not wait for `other`
+        assert [p.id for p in parcels] != [] and locked.id not in [p.id for p in parcels]
