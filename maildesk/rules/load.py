@@ -122,6 +122,7 @@ def _rule_file(path: Path, known: Known, sources: Sources,
 def _rule(node: Node, file: str, known: Known, sources: Sources,
           report: Report) -> Rule | None:
     report.rule = None
+    node = Node(node.value, node.line, node.column)  # keys are relative to the rule
     if not node.is_map():
         report.wrong(node, "a rule (a mapping with name:, when:, then:)")
         return None

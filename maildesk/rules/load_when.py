@@ -133,6 +133,7 @@ def text_test(node: Node, report: Report, extra: tuple[str, ...] = ()) -> TextTe
     if not node.is_map():
         needles = _needles(node, report)
         return None if needles is None else TextTest(needles=needles)
+    before = len(report.problems)
     if not report.mapping(node, ("contains", "regex", *extra)):
         return None
     needles, patterns = (), ()
@@ -143,7 +144,8 @@ def text_test(node: Node, report: Report, extra: tuple[str, ...] = ()) -> TextTe
     if needles is None or patterns is None:
         return None
     if not (needles or patterns or extra):
-        report.fail(node, "give contains: or regex:")
+        if len(report.problems) == before:
+            report.fail(node, "give contains: or regex:")
         return None
     return TextTest(needles, patterns)
 
