@@ -18,8 +18,10 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from maildesk.config import DeskConfig, OutboxConfig, RelayConfig
+from maildesk.loops import LoopLimits
 from maildesk.outbox.compose import Thread, compose_template
 from maildesk.outbox.context import AckContext
+from maildesk.outbox.counts import recent_counts, suppress
 from maildesk.outbox.queue import enqueue
 from maildesk.outbox.send import claim, flush_once
 from maildesk.store.models import Contact, Event, Outbox, Ticket
@@ -265,3 +267,24 @@ def test_rows_locked_by_another_sender_are_skipped(engine: Engine,
                                .with_for_update()).one()
         parcels = claim(sessions, now, FAST)  # must not wait for `other`
         assert [p.id for p in parcels] != [] and locked.id not in [p.id for p in parcels]
+
+
+def test_recent_counts_and_suppression(sessions: sessionmaker[Session],
+                                       templates: TemplateStore) -> None:
+    ticket_id = make_ticket(sessions)
+    for _ in range(3):
+        queue_ack(sessions, templates, ticket_id)
+    limits = LoopLimits(desk_addresses=DESK.addresses)
+    now = datetime.now(UTC) + timedelta(seconds=1)
+    with sessions() as session, session.begin():
+        counts = recent_counts(session, "Maria@Example.com", ticket_id, now, limits)
+        assert (counts.to_recipient, counts.to_ticket, counts.total) == (3, 3, 3)
+        assert counts.suppressed_until is None
+        assert recent_counts(session, "other@example.com", None, now, limits).to_recipient == 0
+        later = recent_counts(session, "maria@example.com", ticket_id, now + timedelta(hours=2),
+                              limits)
+        assert (later.to_recipient, later.total) == (0, 0)
+        suppress(session, "maria@example.com", "550 5.1.1 user unknown", now, limits)
+    with sessions() as session:
+        counts = recent_counts(session, "maria@example.com", ticket_id, now, limits)
+        assert counts.suppressed_until == now + limits.suppress_for
