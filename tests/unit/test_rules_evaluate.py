@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -10,8 +10,8 @@ import pytest
 from maildesk.rules import RuleContext, RuleSet, evaluate, fold, load_ruleset
 from maildesk.types import Address, Assignment, Attachment, Decision, ParsedMail, TicketType
 
-MONDAY_NOON = datetime(2024, 5, 6, 10, 0, tzinfo=timezone.utc)  # 12:00 in Madrid
-SATURDAY_NIGHT = datetime(2024, 5, 11, 22, 30, tzinfo=timezone.utc)  # 00:30 Sunday, Madrid
+MONDAY_NOON = datetime(2024, 5, 6, 10, 0, tzinfo=UTC)  # 12:00 in Madrid
+SATURDAY_NIGHT = datetime(2024, 5, 11, 22, 30, tzinfo=UTC)  # 00:30 Sunday, Madrid
 TEAM = """\
 agents:
   - {name: Ana García, email: ana@example.com, language: es, tier: 1, teams: [l1]}
