@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from jinja2 import StrictUndefined, Template, TemplateError, TemplateSyntaxError, select_autoescape
+from jinja2 import StrictUndefined, Template, TemplateSyntaxError, select_autoescape
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 from markupsafe import Markup, escape
 
@@ -167,16 +167,24 @@ class TemplateStore:
         used, pair = self._pick(name, lang)
         values = context_dict(context)
         try:
-            ctx = pair.text.new_context(values)
-            subject = clean_subject("".join(pair.text.blocks["subject"](ctx)))
-            if "body" in pair.text.blocks:
-                text = "".join(pair.text.blocks["body"](pair.text.new_context(values)))
-            else:
-                text = pair.text.render(values)
-            html = pair.html.render(values) if pair.html is not None else None
-        except TemplateError as exc:
+            try:
+                subject, text, html = self._render_pair(pair, values)
+            except Exception:
+                self.env.handle_exception()  # rewrites the traceback to template lines
+        except Exception as exc:
             raise TemplateRenderError(f"template {used}/{name}: {exc}") from exc
         return subject, text.strip() + "\n", html
+
+    @staticmethod
+    def _render_pair(pair: _Pair, values: dict[str, Any]) -> tuple[str, str, str | None]:
+        text_template = pair.text
+        subject = "".join(text_template.blocks["subject"](text_template.new_context(values)))
+        if "body" in text_template.blocks:
+            text = "".join(text_template.blocks["body"](text_template.new_context(values)))
+        else:
+            text = text_template.render(values)
+        html = pair.html.render(values) if pair.html is not None else None
+        return clean_subject(subject), text, html
 
     def check(self, samples: Mapping[str, Any]) -> list[Problem]:
         """Render every template that has a sample context; report failures with a line.
