@@ -46,6 +46,9 @@ logging.getLogger("mailparser").setLevel(logging.ERROR)
 
 MAX_DEPTH = 8  # forwarded-in-forwarded levels parsed before they become plain attachments
 URL_SCHEMES = nh3.ALLOWED_URL_SCHEMES | {"cid"}  # keep inline images (RFC 2392)
+# dir and lang on any tag: Gmail's <div dir="ltr"> and right-to-left text must survive.
+HTML_ATTRIBUTES = {tag: set(names) for tag, names in nh3.ALLOWED_ATTRIBUTES.items()} | {
+    "*": {"dir", "lang"}}
 ADDRESS = re.compile(r"[\w.!#$%&'*+/=?^`{|}~-]+@[\w-]+(?:\.[\w-]+)+")
 SKIPPED_TYPES = STATUS_TYPES + HEADERS_TYPES
 
@@ -92,7 +95,7 @@ def _parsed(parser: mailparser.MailParser, depth: int) -> ParsedMail:
         references=tuple(msg_ids(" ".join(v for k, v in headers if k == "references"))),
         headers=headers,
         text=_text(body, html),
-        html=nh3.clean(html, url_schemes=URL_SCHEMES).strip() if html else None,
+        html=_clean_html(html),
         attachments=tuple(body.attachments),
         thread_index=thread_index(first.get("thread-index")),
         forwarded=tuple(body.forwarded),
@@ -134,6 +137,13 @@ def _defects(parser: mailparser.MailParser) -> tuple[str, ...]:
         for items in entry.values():
             out.extend(str(item) for item in items if "CharsetDecodeDefect" not in str(item))
     return tuple(dict.fromkeys(out))
+
+
+def _clean_html(html: str | None) -> str | None:
+    """Sanitised HTML, safe to show to an agent; None when the mail had no HTML part."""
+    if html is None:
+        return None
+    return nh3.clean(html, attributes=HTML_ATTRIBUTES, url_schemes=URL_SCHEMES).strip()
 
 
 def _text(body: _Body, html: str | None) -> str:
