@@ -20,7 +20,9 @@ def enqueue(session: Session, outgoing: Outgoing, sender: str, now: datetime,
     """
     row = Outbox(ticket_id=outgoing.ticket_id, kind=outgoing.kind,
                  message_id=outgoing.message_id, sender=sender,
-                 recipients=list(outgoing.recipients), data=outgoing.data,
+                 recipients=list(outgoing.recipients),
+                 to_addr=outgoing.recipients[0] if outgoing.recipients else "",
+                 data=outgoing.data,
                  automatic=outgoing.automatic, state=state.value, attempts=0,
                  next_attempt_at=now, last_error=reason, created_at=now)
     session.add(row)

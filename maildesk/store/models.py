@@ -225,6 +225,7 @@ class Outbox(Base):
     message_id: Mapped[str] = mapped_column(String(998), unique=True)
     sender: Mapped[str] = mapped_column(String(500))
     recipients: Mapped[list[str]] = mapped_column(JSON)
+    to_addr: Mapped[str] = mapped_column(String(500), default="", index=True)  # first recipient
     data: Mapped[bytes] = mapped_column(LargeBinary)
     automatic: Mapped[bool] = mapped_column(Boolean, default=True)
     state: Mapped[str] = mapped_column(String(16), default="queued", index=True)

@@ -219,6 +219,7 @@ def upgrade() -> None:
     sa.Column('message_id', sa.String(length=998), nullable=False),
     sa.Column('sender', sa.String(length=500), nullable=False),
     sa.Column('recipients', sa.JSON(), nullable=False),
+    sa.Column('to_addr', sa.String(length=500), nullable=False),
     sa.Column('data', sa.LargeBinary(), nullable=False),
     sa.Column('automatic', sa.Boolean(), nullable=False),
     sa.Column('state', sa.String(length=16), nullable=False),
@@ -236,6 +237,7 @@ def upgrade() -> None:
         batch_op.create_index('ix_outbox_due', ['state', 'next_attempt_at'], unique=False)
         batch_op.create_index(batch_op.f('ix_outbox_state'), ['state'], unique=False)
         batch_op.create_index(batch_op.f('ix_outbox_ticket_id'), ['ticket_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_outbox_to_addr'), ['to_addr'], unique=False)
 
     op.create_table('thread_keys',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -296,6 +298,7 @@ def downgrade() -> None:
 
     op.drop_table('thread_keys')
     with op.batch_alter_table('outbox', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_outbox_to_addr'))
         batch_op.drop_index(batch_op.f('ix_outbox_ticket_id'))
         batch_op.drop_index(batch_op.f('ix_outbox_state'))
         batch_op.drop_index('ix_outbox_due')
