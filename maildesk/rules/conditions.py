@@ -38,7 +38,10 @@ class Facts:
 
 
 class Condition(Protocol):
-    label: str
+    """Anything with a label (its YAML, for dry runs) and a match method."""
+
+    @property
+    def label(self) -> str: ...
 
     def match(self, facts: Facts) -> Matched: ...
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, fields, replace
 from datetime import datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from ..types import Assignment, Decision, ParsedMail, RuleHit
@@ -57,7 +58,7 @@ def _office(local: datetime) -> bool:
 class _Draft:
     """The decision being built; private to one evaluate() call, so mutation stays local."""
 
-    values: dict[str, object] = field(default_factory=dict)
+    values: dict[str, Any] = field(default_factory=dict)
     tags: dict[str, None] = field(default_factory=dict)
     watchers: dict[str, None] = field(default_factory=dict)
     hits: list[RuleHit] = field(default_factory=list)
@@ -89,7 +90,7 @@ class _Draft:
             if getattr(then, name) is not None:
                 self.values[name] = getattr(then, name)
         impact, urgency = self.values.get("impact"), self.values.get("urgency")
-        level = priorities.level(impact, urgency)  # type: ignore[arg-type]
+        level = priorities.level(impact, urgency)
         self.values["priority"] = level
         return [f"impact={impact or priorities.default_impact}",
                 f"urgency={urgency or priorities.default_urgency}", f"priority={level}"]

@@ -57,7 +57,7 @@ def load_ruleset(rules_dir: Path, *, templates: set[str] | None = None,
     rules_dir = Path(rules_dir)
     if not rules_dir.is_dir():
         raise ConfigError(Problem(str(rules_dir), None, "", "rules directory does not exist"))
-    sources, problems = Sources(rules_dir), []
+    sources, problems = Sources(rules_dir), list[Problem]()
     team = _read_own(rules_dir, TEAM_FILE, sources, problems)
     agents, teams = read_team(*team)
     priorities = read_priorities(*_read_own(rules_dir, PRIORITY_FILE, sources, problems))

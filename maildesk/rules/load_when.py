@@ -67,10 +67,11 @@ def read_when(node: Node, report: Report, sources: Sources) -> Condition | None:
     if not node.is_map():
         report.wrong(node, "a mapping of conditions")
         return None
-    report.unknown_keys(node, READERS.keys())
-    items = [READERS[name](value, report, sources) for name, value in node.entries()
+    report.unknown_keys(node, set(READERS))
+    found = [READERS[name](value, report, sources) for name, value in node.entries()
              if name in READERS]
-    if any(item is None for item in items) or len(items) != len(node.value):
+    items = [item for item in found if item is not None]
+    if len(items) != len(node.value):
         return None
     if not items:
         return Always()
@@ -131,12 +132,13 @@ def _recipient(field_name: str) -> Reader:
 def text_test(node: Node, report: Report, extra: tuple[str, ...] = ()) -> TextTest | None:
     """`"x"`, `[x, y]` (contains) or `{contains: ..., regex: ...}`."""
     if not node.is_map():
-        needles = _needles(node, report)
-        return None if needles is None else TextTest(needles=needles)
+        shorthand = _needles(node, report)
+        return None if shorthand is None else TextTest(needles=shorthand)
     before = len(report.problems)
     if not report.mapping(node, ("contains", "regex", *extra)):
         return None
-    needles, patterns = (), ()
+    needles: tuple[tuple[str, str], ...] | None = ()
+    patterns: tuple[re.Pattern[str], ...] | None = ()
     if "contains" in node.value:
         needles = _needles(node.child("contains"), report)
     if "regex" in node.value:
