@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import socket
 import threading
@@ -23,7 +24,7 @@ from maildesk.outbox.compose import Thread, compose_template
 from maildesk.outbox.context import AckContext
 from maildesk.outbox.counts import recent_counts, suppress
 from maildesk.outbox.queue import enqueue
-from maildesk.outbox.send import claim, flush_once
+from maildesk.outbox.send import claim, flush_once, run_sender
 from maildesk.store.models import Contact, Event, Outbox, Ticket
 from maildesk.templates import TemplateStore
 from maildesk.types import Address
@@ -288,3 +289,29 @@ def test_recent_counts_and_suppression(sessions: sessionmaker[Session],
     with sessions() as session:
         counts = recent_counts(session, "maria@example.com", ticket_id, now, limits)
         assert counts.suppressed_until == now + limits.suppress_for
+
+
+def test_run_sender_wakes_on_poke_and_stops(sessions: sessionmaker[Session],
+                                            templates: TemplateStore) -> None:
+    ticket_id = make_ticket(sessions)
+    port = free_port()
+    slow = OutboxConfig(interval=60, burst_attempts=1)  # only the poke can wake it in time
+
+    async def scenario(sink: Recorder) -> None:
+        stop, poke = asyncio.Event(), asyncio.Event()
+        task = asyncio.create_task(run_sender(stop, sessions, relay(port), slow, poke=poke))
+        await asyncio.sleep(0.2)  # the first pass finds nothing and goes to sleep
+        await asyncio.to_thread(queue_ack, sessions, templates, ticket_id)
+        poke.set()
+        for _ in range(100):
+            if sink.received:
+                break
+            await asyncio.sleep(0.05)
+        stop.set()
+        await asyncio.wait_for(task, timeout=5)
+
+    with Sink(port, Recorder()) as sink:
+        asyncio.run(scenario(sink))
+    assert len(sink.received) == 1
+    [row] = rows(sessions)
+    assert row.state == "sent"
