@@ -187,6 +187,14 @@ class MetricsConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class KbConfig:
+    """[kb]: knowledge base drafting and suggestions (both off by default)."""
+
+    draft_on_close: bool = False  # draft an article from the last agent answer on closure
+    suggest_queues: tuple[str, ...] = ()  # queues whose acknowledgements suggest articles
+
+
+@dataclass(frozen=True, slots=True)
 class Config:
     path: Path
     desk: DeskConfig = field(default_factory=DeskConfig)
@@ -199,6 +207,7 @@ class Config:
     smtp: SmtpConfig = field(default_factory=SmtpConfig)
     imap: tuple[ImapAccount, ...] = ()
     metrics: MetricsConfig = field(default_factory=MetricsConfig)
+    kb: KbConfig = field(default_factory=KbConfig)
     raw: dict[str, Any] = field(default_factory=dict)  # the whole parsed file, for sections added later
 
     @property
@@ -532,6 +541,16 @@ def _metrics(r: _Reader) -> MetricsConfig:
     return MetricsConfig(listen=_listen(r, "listen", "", empty_ok=True))
 
 
+def _kb(r: _Reader) -> KbConfig:
+    r.unknown({"draft_on_close", "suggest_queues"})
+    queues = r.get("suggest_queues", list, [])
+    if not all(isinstance(q, str) and q for q in queues):
+        r.fail("suggest_queues", "must be a list of queue names")
+        queues = []
+    return KbConfig(draft_on_close=r.get("draft_on_close", bool, False),
+                    suggest_queues=tuple(queues))
+
+
 def load_config(path: Path, *, check_secret: bool = True) -> Config:
     """Read and validate maildesk.toml; raise ConfigError listing every problem."""
     path = Path(path)
@@ -558,7 +577,7 @@ def load_config(path: Path, *, check_secret: bool = True) -> Config:
                     loops=_loops(reader("loops")), relay=_relay(reader("relay"), base),
                     outbox=_outbox(reader("outbox")), smtp=_smtp(reader("smtp"), base),
                     imap=_imap(path, text, data.get("imap", []), base, problems),
-                    metrics=_metrics(reader("metrics")), raw=data)
+                    metrics=_metrics(reader("metrics")), kb=_kb(reader("kb")), raw=data)
     if check_secret and not config.desk.secret_file.is_file():
         problems.append(Problem(str(path), locate.line("desk", "secret_file"), "desk.secret_file",
                                 f"secret file {config.desk.secret_file} does not exist "
