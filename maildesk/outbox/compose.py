@@ -119,7 +119,7 @@ def new_message_id(ticket_ref: str, kind: str, domain: str) -> str:
 
 def header_address(address: Address | str, name: str = "") -> HeaderAddress:
     if isinstance(address, Address):
-        address, name = address.email, name or address.name
+        return HeaderAddress(display_name=one_line(name or address.name), addr_spec=address.email)
     return HeaderAddress(display_name=one_line(name), addr_spec=address)
 
 

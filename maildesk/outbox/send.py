@@ -29,6 +29,7 @@ from enum import StrEnum
 from typing import Any, Protocol
 
 import aiosmtplib
+from aiosmtplib.response import SMTPResponse
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt, wait_exponential
@@ -52,8 +53,13 @@ class Outcome(StrEnum):
 
 
 class Sendable(Protocol):
-    sender: str
-    data: bytes
+    """An outbox row or a Parcel: what deliver() needs."""
+
+    @property
+    def sender(self) -> str: ...
+
+    @property
+    def data(self) -> bytes: ...
 
     @property
     def recipients(self) -> Any: ...
@@ -121,8 +127,9 @@ def _describe(exc: BaseException) -> tuple[int | None, str]:
     return None, f"{type(exc).__name__}: {exc}"
 
 
-async def _send_once(item: Sendable, relay: RelayConfig) -> dict[str, Any]:
+async def _send_once(item: Sendable, relay: RelayConfig) -> dict[str, SMTPResponse]:
     password = relay.password() if relay.username else None
+    errors: dict[str, SMTPResponse]
     errors, _ = await aiosmtplib.send(
         item.data, sender=item.sender, recipients=list(item.recipients),
         hostname=relay.host, port=relay.port, username=relay.username, password=password,
@@ -139,7 +146,7 @@ async def deliver(item: Sendable, relay: RelayConfig,
         wait=wait_exponential(multiplier=outbox.burst_wait, max=max(outbox.burst_wait, 30)),
         retry=retry_if_exception(_temporary), reraise=True)
     try:
-        errors = await retrying(_send_once, item, relay)
+        errors: dict[str, SMTPResponse] = await retrying(_send_once, item, relay)
     except Exception as exc:  # every failure is translated into an outcome here, once
         code, text = _describe(exc)
         return Delivery(Outcome.RETRY if _temporary(exc) else Outcome.FAILED, code, text)
