@@ -1,0 +1,157 @@
+"""The SMTP/LMTP listener against real clients (smtplib, swaks) on loopback, both engines."""
+
+from __future__ import annotations
+
+import smtplib
+import socket
+import subprocess
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from daemon_helpers import LoopThread, counts, mail, make_desk
+from sqlalchemy import select
+
+from maildesk.config import load_config
+from maildesk.desk import Desk, open_desk
+from maildesk.intake import Receiver, smtp
+from maildesk.store.db import make_engine, make_sessionmaker
+from maildesk.store.models import RawMessage
+
+UNREACHABLE = "postgresql+psycopg://postgres@127.0.0.1:1/none?connect_timeout=1"
+
+
+@dataclass
+class Served:
+    desk: Desk
+    listener: smtp.Listener
+    url: str
+
+    @property
+    def port(self) -> int:
+        return self.listener.port
+
+    def client(self) -> smtplib.SMTP:
+        return smtplib.SMTP("127.0.0.1", self.port, timeout=10)
+
+
+@pytest.fixture
+def serve(tmp_path: Path, db_url: str) -> Iterator[Callable[..., Served]]:
+    loop, started = LoopThread(), []
+
+    def start(extra: str = "") -> Served:
+        config = load_config(make_desk(tmp_path / "desk", db_url,
+                                       '[smtp]\nlisten = "127.0.0.1:0"\n' + extra))
+        desk = open_desk(config)
+        listener = loop.run(smtp.listen(config.smtp, Receiver(desk)))
+        started.append((desk, listener))
+        return Served(desk, listener, db_url)
+
+    yield start
+    for desk, listener in started:
+        listener.stop_accepting()
+        loop.run(listener.close_sessions())
+        desk.close()
+    loop.close()
+
+
+def test_accepted_mail_becomes_a_ticket(serve: Callable[..., Served]) -> None:
+    served = serve()
+    with served.client() as client:
+        refused = client.sendmail("c1@customer.example", ["support@acme.example"], mail(1))
+    assert refused == {}
+    assert counts(served.url) == (1, 1)
+
+
+def test_swaks_and_plus_token_address(serve: Callable[..., Served]) -> None:
+    served = serve()
+    result = subprocess.run(
+        ["swaks", "--server", f"127.0.0.1:{served.port}", "--from", "c2@customer.example",
+         "--to", "Support+MD-77@ACME.example", "--header", "Subject: from swaks"],
+        capture_output=True, text=True, timeout=30)
+    assert result.returncode == 0, result.stdout
+    assert "250 2.0.0 OK: stored" in result.stdout
+    assert counts(served.url) == (1, 1)
+
+
+def test_other_recipients_are_refused_at_rcpt(serve: Callable[..., Served]) -> None:
+    served = serve()
+    with served.client() as client:
+        client.ehlo()
+        client.mail("spammer@else.example")
+        assert client.rcpt("victim@elsewhere.example") == (550, smtp.NO_SUCH_RECIPIENT[4:].encode())
+        assert client.rcpt("support@acme.example.evil.example")[0] == 550
+        assert client.rcpt("support@acme.example")[0] == 250
+    assert counts(served.url) == (0, 0)
+
+
+def test_oversize_mail_gets_552(serve: Callable[..., Served]) -> None:
+    served = serve("max_size = 2000\n")
+    big = mail(3) + (b"x" * 70 + b"\r\n") * 50
+    with served.client() as client:  # smtplib declares SIZE=, refused at MAIL FROM
+        with pytest.raises(smtplib.SMTPSenderRefused) as declared:
+            client.sendmail("c3@customer.example", ["support@acme.example"], big)
+        assert declared.value.smtp_code == 552
+    with served.client() as client:  # no SIZE declared: refused after DATA
+        client.ehlo()
+        client.mail("c3@customer.example")
+        client.rcpt("support@acme.example")
+        code, _ = client.data(big)
+        assert code == 552
+    assert counts(served.url) == (0, 0)
+
+
+def test_storage_down_gives_451_then_accepted_on_retry(serve: Callable[..., Served]) -> None:
+    served = serve()
+    working = served.desk.sessions
+    down = make_engine(UNREACHABLE)
+    served.desk.sessions = make_sessionmaker(down)
+    try:
+        with served.client() as client:
+            with pytest.raises(smtplib.SMTPDataError) as refused:
+                client.sendmail("c4@customer.example", ["support@acme.example"], mail(4))
+            assert (refused.value.smtp_code, refused.value.smtp_error[:5]) == (451, b"4.3.0")
+    finally:
+        served.desk.sessions = working
+        down.dispose()
+    assert counts(served.url) == (0, 0)
+    with served.client() as client:  # the client's retry
+        assert client.sendmail("c4@customer.example", ["support@acme.example"], mail(4)) == {}
+    assert counts(served.url) == (1, 1)
+
+
+def test_lmtp_answers_once_per_recipient_and_stores_once(serve: Callable[..., Served]) -> None:
+    served = serve('protocol = "lmtp"\n')
+    client = smtplib.LMTP("127.0.0.1", served.port, timeout=10)
+    try:
+        client.ehlo()  # smtplib's LMTP sends LHLO
+        client.mail("c5@customer.example")
+        assert client.rcpt("support@acme.example")[0] == 250
+        assert client.rcpt("nobody@acme.example")[0] == 550
+        assert client.rcpt("soporte+x@acme.example")[0] == 250
+        first = client.data(mail(5))
+        second = client.getreply()
+        assert first[0] == second[0] == 250
+        client.sock.settimeout(0.3)
+        with pytest.raises((TimeoutError, socket.timeout)):  # exactly two answers, no third
+            client.sock.recv(100)
+    finally:
+        client.close()
+    with served.desk.sessions() as session:
+        rows = session.execute(select(RawMessage)).scalars().all()
+    assert [r.envelope_to.split("\n") for r in rows] == [
+        ["support@acme.example", "soporte+x@acme.example"]]
+    assert counts(served.url) == (1, 1)
+
+
+def test_connections_beyond_the_cap_get_421(serve: Callable[..., Served]) -> None:
+    served = serve("max_connections = 2\n")
+    first, second = served.client(), served.client()
+    try:
+        with pytest.raises(smtplib.SMTPConnectError) as refused:
+            served.client()
+        assert refused.value.smtp_code == 421
+    finally:
+        first.close()
+        second.close()
