@@ -325,7 +325,7 @@ def _desk(r: _Reader, base: Path) -> DeskConfig:
 
 def _database(r: _Reader, base: Path) -> DatabaseConfig:
     r.unknown({"url", "auto_migrate"})
-    url = os.environ.get(ENV_DATABASE) or r.get("url", str, DatabaseConfig.url)
+    url = os.environ.get(ENV_DATABASE) or r.get("url", str, DatabaseConfig().url)
     if url.startswith("sqlite:///") and not url.startswith("sqlite:////"):
         relative = url.removeprefix("sqlite:///")
         if relative and relative != ":memory:":

@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import traceback
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import timedelta
 from email.parser import BytesHeaderParser
 from email.policy import compat32
@@ -23,6 +23,9 @@ from .desk import Desk
 from .errors import PermanentFailure, TemporaryFailure
 from .stages import Item, Outcome
 from .stages import core as stages
+from .stages.bounce import bounce
+from .stages.respond import respond
+from .stages.route import route
 from .store.db import transaction
 from .store.models import RawMessage
 from .store.queries import store_raw
@@ -35,11 +38,13 @@ Stage = Callable[[Desk, Session, Item], Item]
 STAGES: list[Stage] = [
     stages.parse_mail,
     stages.screen,
+    bounce,
     stages.thread,
     stages.identify_customer,
     stages.decide,
     stages.apply,
-    stages.respond,
+    route,
+    respond,
 ]
 
 

@@ -7,17 +7,21 @@ transaction, so the log never disagrees with the ticket.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from .calendar import BusinessCalendar
+from .rules import RuleSet, assignee_for
+from .sla import SlaSettings, paused_time, resolution_due_with_pause
 from .store.blobs import save_blob
 from .store.models import AttachmentRow, Blob, Contact, Message, Ticket
 from .store.queries import add_thread_keys, insert_ignore, log_event, next_number
 from .threader import normalize_subject
 from .types import (
+    Assignment,
     AuthorKind,
     Decision,
     Direction,
@@ -89,15 +93,28 @@ def add_aliases(session: Session, ticket: Ticket, ids: Iterable[str]) -> None:
     add_thread_keys(session, ticket.id, ids, "alias")
 
 
+def _resume(ticket: Ticket, now: datetime, calendar: BusinessCalendar | None) -> None:
+    """Leaving pending: the business time spent waiting on the customer moves the
+    resolution due time, since that clock was paused."""
+    if ticket.pending_since is None:
+        return
+    paused = (paused_time(ticket.pending_since, now, calendar) if calendar
+              else max(timedelta(0), now - ticket.pending_since))
+    ticket.paused_seconds += int(paused.total_seconds())
+    if ticket.resolution_due_at is not None and calendar is not None:
+        ticket.resolution_due_at = calendar.add_business_time(ticket.resolution_due_at, paused)
+    ticket.pending_since = None
+
+
 def set_status(session: Session, ticket: Ticket, status: TicketStatus, *, actor: str,
-               now: datetime, reason: str = "") -> bool:
+               now: datetime, reason: str = "",
+               calendar: BusinessCalendar | None = None) -> bool:
     """Move a ticket to `status`, keeping the lifecycle timestamps right. False if no change."""
     old = TicketStatus(ticket.status)
     if old == status:
         return False
-    if old == TicketStatus.PENDING and ticket.pending_since is not None:
-        ticket.paused_seconds += int((now - ticket.pending_since).total_seconds())
-        ticket.pending_since = None
+    if old == TicketStatus.PENDING:
+        _resume(ticket, now, calendar)
     if status == TicketStatus.PENDING:
         ticket.pending_since = now
     if status == TicketStatus.RESOLVED:
@@ -115,11 +132,12 @@ def set_status(session: Session, ticket: Ticket, status: TicketStatus, *, actor:
     return True
 
 
-def customer_replied(session: Session, ticket: Ticket, *, now: datetime, actor: str) -> None:
+def customer_replied(session: Session, ticket: Ticket, *, now: datetime, actor: str,
+                     calendar: BusinessCalendar | None = None) -> None:
     """A customer's follow-up puts a waiting or finished ticket back in the agents' court."""
     if ticket.status in (TicketStatus.PENDING, TicketStatus.RESOLVED, TicketStatus.CLOSED):
         set_status(session, ticket, TicketStatus.OPEN, actor=actor, now=now,
-                   reason="customer replied")
+                   reason="customer replied", calendar=calendar)
 
 
 def apply_decision(session: Session, ticket: Ticket, decision: Decision, *,
@@ -158,3 +176,68 @@ def assign(session: Session, ticket: Ticket, *, agent: str | None, team: str | N
 
 def find_ticket_by_ref(session: Session, ref: str) -> Ticket | None:
     return session.execute(select(Ticket).where(Ticket.ref == ref.upper())).scalar_one_or_none()
+
+
+def open_counts(session: Session, agents: Iterable[str]) -> dict[str, int]:
+    """Open tickets per agent, for least-open assignment."""
+    agents = list(agents)
+    rows = session.execute(select(Ticket.assignee, func.count()).where(
+        Ticket.assignee.in_(agents), Ticket.status.in_([s.value for s in OPEN_STATES]))
+        .group_by(Ticket.assignee))
+    counts = dict.fromkeys(agents, 0)
+    counts.update({assignee: n for assignee, n in rows})
+    return counts
+
+
+def last_assignee(session: Session, team: str) -> str | None:
+    """Who got the team's most recent ticket, for round-robin."""
+    return session.execute(select(Ticket.assignee).where(
+        Ticket.team == team, Ticket.assignee.is_not(None))
+        .order_by(Ticket.created_at.desc(), Ticket.id.desc()).limit(1)).scalar_one_or_none()
+
+
+def route(session: Session, ticket: Ticket, ruleset: RuleSet, assignment: Assignment, *,
+          actor: str, now: datetime, reason: str = "") -> None:
+    """Assign to an agent or a team, choosing the agent by the team's strategy."""
+    team = ruleset.team(assignment.team) if assignment.team else None
+    members = ruleset.members(team.name) if team else ()
+    agent = assignee_for(ruleset, assignment,
+                         open_counts(session, [m.email for m in members]),
+                         last_assignee(session, team.name) if team else None)
+    assign(session, ticket, agent=agent, team=team.name if team else None, actor=actor,
+           now=now, reason=reason, tier=team.tier if team else None)
+
+
+def escalate(session: Session, ticket: Ticket, ruleset: RuleSet, *, actor: str,
+             now: datetime, reason: str) -> bool:
+    """Move the ticket to the next tier's team (1 -> 2 -> 3). False at the top tier."""
+    team = ruleset.next_tier_team(ticket.tier)
+    ticket.escalation_level += 1
+    if team is None:
+        log_event(session, ticket.id, actor, "escalated",
+                  {"level": ticket.escalation_level, "tier": ticket.tier, "to_team": None},
+                  reason or "already at the top tier", at=now)
+        return False
+    route(session, ticket, ruleset, Assignment(team=team.name, strategy="least-open"),
+          actor=actor, now=now, reason=reason)
+    log_event(session, ticket.id, actor, "escalated",
+              {"level": ticket.escalation_level, "tier": team.tier, "to_team": team.name},
+              reason, at=now)
+    return True
+
+
+def set_sla(session: Session, ticket: Ticket, sla: SlaSettings, *, now: datetime,
+            actor: str = "system") -> None:
+    """(Re)compute due times from the ticket's policy and priority, from its creation."""
+    policy = sla.policy(ticket.sla_policy)
+    response, _ = sla.due_times(ticket.sla_policy, ticket.priority, ticket.created_at)
+    resolution = resolution_due_with_pause(policy, ticket.priority, ticket.created_at,
+                                           timedelta(seconds=ticket.paused_seconds),
+                                           sla.calendar)
+    if (response, resolution) == (ticket.response_due_at, ticket.resolution_due_at):
+        return
+    ticket.response_due_at, ticket.resolution_due_at = response, resolution
+    log_event(session, ticket.id, actor, "sla",
+              {"policy": sla.policy(ticket.sla_policy).name, "priority": ticket.priority,
+               "response_due_at": response.isoformat() if response else None,
+               "resolution_due_at": resolution.isoformat() if resolution else None}, at=now)

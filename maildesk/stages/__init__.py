@@ -37,6 +37,7 @@ class Item:
     message_row_id: int | None = None
     new_ticket: bool = False
     reopened: bool = False
+    spam: bool = False
     outcome: Outcome | None = None
 
     @property

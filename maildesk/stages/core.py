@@ -10,9 +10,10 @@ from .. import loops, threader, tickets
 from ..desk import Desk
 from ..errors import PermanentFailure
 from ..parse import parse
+from ..rules import RuleContext, evaluate
 from ..store.models import Contact, Ticket
 from ..store.queries import get_or_create_contact, make_lookups
-from ..types import AuthorKind, Decision, Direction
+from ..types import AuthorKind, Direction
 from . import Item, Outcome
 
 
@@ -45,7 +46,16 @@ def identify_customer(desk: Desk, session: Session, item: Item) -> Item:
 
 
 def decide(desk: Desk, session: Session, item: Item) -> Item:
-    return replace(item, decision=Decision())
+    """Evaluate the admins' rules against the mail."""
+    customer = session.get(Contact, item.customer_id)
+    assert customer is not None and item.match is not None
+    context = RuleContext(
+        now=item.now, timezone=desk.config.desk.timezone,
+        desk_addresses=desk.config.desk.addresses,
+        customer_organisation=customer.organisation, customer_vip=customer.vip,
+        is_follow_up=item.match.ticket_id is not None,
+        in_business_hours=desk.sla.calendar.is_business_time)
+    return replace(item, decision=evaluate(desk.rules.ruleset, item.mail, context))
 
 
 def apply(desk: Desk, session: Session, item: Item) -> Item:
@@ -62,7 +72,8 @@ def apply(desk: Desk, session: Session, item: Item) -> Item:
     known = make_lookups(session).by_message_ids(referenced) if referenced else {}
     tickets.add_aliases(session, ticket, threader.alias_ids(item.mail, known))
     if not new and item.author == AuthorKind.CUSTOMER:
-        tickets.customer_replied(session, ticket, now=item.now, actor=message.from_addr)
+        tickets.customer_replied(session, ticket, now=item.now, actor=message.from_addr,
+                                 calendar=desk.sla.calendar)
     outcome = Outcome("new-ticket" if new else "threaded", ref=ticket.ref, detail=match.note)
     return replace(item, ticket_id=ticket.id, message_row_id=message.id, new_ticket=new,
                    reopened=match.reopen, outcome=outcome)
@@ -75,10 +86,4 @@ def _open(desk: Desk, session: Session, item: Item) -> Ticket:
         session, prefix=desk.config.desk.ticket_prefix, customer=customer,
         subject=item.mail.subject, channel=str(item.raw.source), now=item.now,
         related_ticket_id=item.match.related_ticket_id, reason=item.match.note)
-    if item.decision is not None:
-        tickets.apply_decision(session, ticket, item.decision, now=item.now)
     return ticket
-
-
-def respond(desk: Desk, session: Session, item: Item) -> Item:
-    return item

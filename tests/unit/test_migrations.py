@@ -15,7 +15,7 @@ def _ours(obj, name, type_, reflected, compare_to):  # type: ignore[no-untyped-d
     # migrations; compare just what the models declare.
     if type_ == "table":
         return name in Base.metadata.tables
-    if type_ == "column" and reflected and compare_to is None:
+    if type_ in ("column", "index") and reflected and compare_to is None:
         return False
     return True
 

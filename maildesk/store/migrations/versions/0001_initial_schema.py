@@ -3,10 +3,10 @@
 Revision ID: 0001
 Revises: 
 """
-from alembic import op
 import sqlalchemy as sa
-import maildesk.store.models
+from alembic import op
 
+import maildesk.store.models
 
 revision = '0001'
 down_revision = None

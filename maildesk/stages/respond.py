@@ -1,0 +1,84 @@
+"""Answer: acknowledge a new ticket to the customer, notify the agents who own it.
+
+No automatic answer ever goes to mail that is itself automatic (auto-replies, lists,
+bounces: see loops.is_automatic), to spam, or while importing history.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from .. import outbound
+from ..desk import Desk
+from ..language import guess_language
+from ..outbox.context import AckContext, NotifyAgentContext
+from ..sla import expected_first_response
+from ..store.models import AttachmentRow, Contact, Ticket
+from ..types import AuthorKind
+from . import Item
+
+SUMMARY_CHARS = 600
+
+
+def respond(desk: Desk, session: Session, item: Item) -> Item:
+    if item.ticket_id is None or item.author != AuthorKind.CUSTOMER or not desk.send_mail:
+        return item
+    ticket = session.get(Ticket, item.ticket_id)
+    customer = session.get(Contact, ticket.customer_id) if ticket else None
+    assert ticket is not None and customer is not None
+    if not ticket.language:
+        ticket.language = customer.language or guess_language(item.mail.text) \
+            or desk.config.desk.language
+    if item.automatic or item.spam or ticket.spam:
+        return item
+    if item.new_ticket and ticket.ack_template != "none":
+        outbound.send(desk, session, ticket, _ack(desk, ticket, customer, item), item.now)
+    for letter in _notifications(desk, session, ticket, customer, item):
+        outbound.send(desk, session, ticket, letter, item.now)
+    return item
+
+
+def _summary(text: str) -> str:
+    text = text.strip()
+    return text if len(text) <= SUMMARY_CHARS else text[:SUMMARY_CHARS].rsplit(" ", 1)[0] + " …"
+
+
+def _ack(desk: Desk, ticket: Ticket, customer: Contact, item: Item) -> outbound.Letter:
+    language = ticket.language or desk.config.desk.language
+    context = AckContext(
+        ticket_ref=ticket.ref, subject=ticket.subject, customer_name=customer.name,
+        summary=_summary(item.mail.text),
+        attachments=tuple(a.filename for a in item.mail.attachments if not a.inline),
+        first_response=expected_first_response(desk.sla, ticket.sla_policy, ticket.priority,
+                                               ticket.created_at, language))
+    return outbound.customer_letter(desk, ticket, customer.email,
+                                    ticket.ack_template or "ack", context)
+
+
+def agents_to_notify(desk: Desk, ticket: Ticket) -> list[str]:
+    """The assignee, else the team's active members; watchers always."""
+    ruleset = desk.rules.ruleset
+    if ticket.assignee:
+        people = [ticket.assignee]
+    elif ticket.team:
+        people = [a.email for a in ruleset.members(ticket.team) if a.active]
+    else:
+        people = []
+    return list(dict.fromkeys([*people, *(ticket.watchers or [])]))
+
+
+def _notifications(desk: Desk, session: Session, ticket: Ticket, customer: Contact,
+                   item: Item) -> list[outbound.Letter]:
+    names = session.execute(select(AttachmentRow.filename).where(
+        AttachmentRow.message_id == item.message_row_id)).scalars().all()
+
+    def context(agent: object) -> NotifyAgentContext:
+        return NotifyAgentContext(
+            ticket_ref=ticket.ref, subject=ticket.subject, customer_name=customer.name,
+            customer_email=customer.email, text=item.mail.text.strip(),
+            event="new" if item.new_ticket else "reply", priority=ticket.priority,
+            queue=ticket.queue, agent_name=getattr(agent, "name", ""), attachments=tuple(names))
+
+    return outbound.agent_letters(desk, ticket, agents_to_notify(desk, ticket),
+                                  "notify_agent", context)
