@@ -195,6 +195,19 @@ class KbConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class WebConfig:
+    """[web]: the daemon's small HTTP endpoint for survey links and status pages."""
+
+    listen: str = ""  # e.g. "127.0.0.1:8080"; empty disables the endpoint
+    base_url: str = ""  # public URL of that endpoint, used in links in mail
+    link_days: int = 30  # how long a signed link in a mail stays valid
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.base_url)
+
+
+@dataclass(frozen=True, slots=True)
 class Config:
     path: Path
     desk: DeskConfig = field(default_factory=DeskConfig)
@@ -204,6 +217,7 @@ class Config:
     loops: LoopsConfig = field(default_factory=LoopsConfig)
     relay: RelayConfig = field(default_factory=RelayConfig)
     outbox: OutboxConfig = field(default_factory=OutboxConfig)
+    web: WebConfig = field(default_factory=WebConfig)
     smtp: SmtpConfig = field(default_factory=SmtpConfig)
     imap: tuple[ImapAccount, ...] = ()
     metrics: MetricsConfig = field(default_factory=MetricsConfig)
@@ -551,6 +565,16 @@ def _kb(r: _Reader) -> KbConfig:
                     suggest_queues=tuple(queues))
 
 
+def _web(r: _Reader) -> WebConfig:
+    r.unknown({"listen", "base_url", "link_days"})
+    base_url = r.get("base_url", str, "").rstrip("/")
+    if base_url and not re.match(r"^https?://", base_url):
+        r.fail("base_url", "must start with http:// or https://")
+        base_url = ""
+    return WebConfig(listen=r.get("listen", str, ""), base_url=base_url,
+                     link_days=_positive(r, "link_days", int, 30))
+
+
 def load_config(path: Path, *, check_secret: bool = True) -> Config:
     """Read and validate maildesk.toml; raise ConfigError listing every problem."""
     path = Path(path)
@@ -577,7 +601,8 @@ def load_config(path: Path, *, check_secret: bool = True) -> Config:
                     loops=_loops(reader("loops")), relay=_relay(reader("relay"), base),
                     outbox=_outbox(reader("outbox")), smtp=_smtp(reader("smtp"), base),
                     imap=_imap(path, text, data.get("imap", []), base, problems),
-                    metrics=_metrics(reader("metrics")), kb=_kb(reader("kb")), raw=data)
+                    metrics=_metrics(reader("metrics")), kb=_kb(reader("kb")),
+                    web=_web(reader("web")), raw=data)
     if check_secret and not config.desk.secret_file.is_file():
         problems.append(Problem(str(path), locate.line("desk", "secret_file"), "desk.secret_file",
                                 f"secret file {config.desk.secret_file} does not exist "
