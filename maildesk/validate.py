@@ -8,11 +8,32 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from .config import Config
-from .errors import Problem
+from .desk import load_resources, load_templates
+from .errors import ConfigError, Problem
+from .outbox.context import samples
 
 Check = Callable[[Config], list[Problem]]
 
-CHECKS: list[Check] = []
+
+def check_resources(config: Config) -> list[Problem]:
+    """Rules, templates and SLA files load, and cross-references between them resolve."""
+    try:
+        load_resources(config)
+    except ConfigError as exc:
+        return exc.problems
+    return []
+
+
+def check_template_rendering(config: Config) -> list[Problem]:
+    """Render each template once with sample values: catches misspelt variables."""
+    try:
+        store = load_templates(config)
+    except ConfigError:
+        return []  # already reported by check_resources
+    return store.check(samples())
+
+
+CHECKS: list[Check] = [check_resources, check_template_rendering]
 
 
 def validate_all(config: Config) -> list[Problem]:
