@@ -1,0 +1,23 @@
+"""Number formatting shared by the renderers."""
+
+from __future__ import annotations
+
+
+def duration(seconds: float | None) -> str:
+    """Business time as hours and minutes ("27h 05m"); days would suggest 24-hour days."""
+    if seconds is None:
+        return "-"
+    total = round(seconds)
+    hours, rest = divmod(total, 3600)
+    minutes, secs = divmod(rest, 60)
+    if hours:
+        return f"{hours}h {minutes:02d}m"
+    return f"{minutes}m {secs:02d}s"
+
+
+def percent(value: float | None) -> str:
+    return "-" if value is None else f"{value * 100:.1f}%"
+
+
+def number(value: float | None, digits: int = 2) -> str:
+    return "-" if value is None else f"{value:.{digits}f}"
