@@ -17,7 +17,7 @@ import signal
 import socket
 import threading
 from collections.abc import Awaitable, Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import sdnotify
@@ -52,15 +52,23 @@ async def pause(stop: asyncio.Event, seconds: float) -> bool:
 
 
 async def recover_worker(desk: Desk, stop: asyncio.Event) -> None:
-    """Process mail a crash or a storage outage left stored but unprocessed."""
-    while not await pause(stop, RECOVER_EVERY):
+    """Process mail a crash or a storage outage left stored but unprocessed.
+
+    The first pass at startup takes every such row, whatever its age: what a killed
+    daemon left behind should not wait 30 s. That is safe with other daemons running,
+    since processing locks the row and skips it once it is no longer 'received'.
+    """
+    older_than = timedelta(0)
+    while True:
         try:
-            count = await asyncio.to_thread(recover, desk)
+            count = await asyncio.to_thread(recover, desk, older_than)
+            if count:
+                log.info("recover: processed %d stored mail(s)", count)
         except TemporaryFailure as exc:
             log.warning("recover: %s", exc)
-            continue
-        if count:
-            log.info("recover: processed %d stored mail(s)", count)
+        older_than = timedelta(seconds=RECOVER_EVERY)
+        if await pause(stop, RECOVER_EVERY):
+            return
 
 
 # The background workers of every daemon, in start order. The outbox sender and the

@@ -141,18 +141,26 @@ class Mailbox:
         return self.receiver.desk
 
     def sync(self) -> int:
-        """Fetch, accept and settle every message above the cursor; returns how many."""
+        """Fetch, accept and settle every message above the cursor; returns how many.
+
+        Searches again until a search finds nothing: the EXISTS announcing mail that
+        arrived during a FETCH is swallowed with that command's response, and IDLE would
+        not announce it a second time.
+        """
         status = self.client.select_folder(self.account.folder)
         cursor = plan_cursor(load_cursor(self.desk, self.account.name, self.account.folder),
                              int(status[b"UIDVALIDITY"]))
-        uids = uids_to_fetch(self.client.search(["UID", f"{cursor.last_uid + 1}:*"]), cursor)
         if cursor.last_uid == 0:
             save_cursor(self.desk, self.account.name, self.account.folder, cursor)
-        for batch in batches(uids):
-            fetched = self.client.fetch(batch, [b"BODY.PEEK[]"])
-            for uid in batch:
-                cursor = self._take(uid, fetched.get(uid, {}).get(b"BODY[]"), cursor)
-        return len(uids)
+        total = 0
+        while uids := uids_to_fetch(self.client.search(["UID", f"{cursor.last_uid + 1}:*"]),
+                                    cursor):
+            for batch in batches(uids):
+                fetched = self.client.fetch(batch, [b"BODY.PEEK[]"])
+                for uid in batch:
+                    cursor = self._take(uid, fetched.get(uid, {}).get(b"BODY[]"), cursor)
+            total += len(uids)
+        return total
 
     def _take(self, uid: int, data: bytes | None, cursor: Cursor) -> Cursor:
         """Accept one message, then move or flag it, then advance the cursor."""
@@ -183,6 +191,8 @@ class Mailbox:
         """Until new mail may be there: IDLE when allowed and offered, else sleep."""
         if not (self.account.idle and self.client.has_capability("IDLE")):
             stop.wait(self.account.poll_interval)
+            return
+        if is_new_mail(self.client.noop()[1]):  # arrived after the last SEARCH
             return
         deadline = time.monotonic() + min(self.account.poll_interval, IDLE_MAX)
         self.client.idle()

@@ -182,10 +182,7 @@ class Listener:
 
     server: asyncio.Server
     connections: Connections
-
-    @property
-    def port(self) -> int:
-        return int(self.server.sockets[0].getsockname()[1])
+    port: int  # the bound port (kept: the sockets are gone once the server closes)
 
     def stop_accepting(self) -> None:
         self.server.close()
@@ -206,7 +203,7 @@ async def listen(config: SmtpConfig, receiver: Receiver) -> Listener:
     connections = Connections(config.max_connections)
     factory = _factory(config, DeskHandler(receiver, config), connections)
     server = await asyncio.get_running_loop().create_server(factory, host, port)
-    listener = Listener(server, connections)
+    listener = Listener(server, connections, int(server.sockets[0].getsockname()[1]))
     log.info("%s listening on %s:%d", config.protocol, host, listener.port)
     return listener
 

@@ -1,0 +1,150 @@
+"""`maildesk run` as a subprocess: SIGTERM, SIGHUP, status, and kill -9 under load."""
+
+from __future__ import annotations
+
+import shutil
+import signal
+import smtplib
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from daemon_helpers import DaemonProcess, counts, mail, maildesk, make_desk, message_ids, wait_until
+from dovecot import DOVECOT, PASSWORD, USER, Dovecot, free_port, start_dovecot
+from imapclient import IMAPClient
+
+
+@pytest.fixture
+def dovecot() -> Iterator[Dovecot]:
+    server = start_dovecot()
+    yield server
+    server.stop()
+    shutil.rmtree(server.root, ignore_errors=True)
+
+
+@pytest.fixture
+def daemons() -> Iterator[list[DaemonProcess]]:
+    started: list[DaemonProcess] = []
+    yield started
+    for daemon in started:
+        daemon.kill()
+
+
+def desk_with_smtp(root: Path, url: str, port: int, extra: str = "") -> Path:
+    return make_desk(root, url, f'[smtp]\nlisten = "127.0.0.1:{port}"\n{extra}')
+
+
+def send(port: int, data: bytes) -> None:
+    with smtplib.SMTP("127.0.0.1", port, timeout=10) as client:
+        client.sendmail("c@customer.example", ["support@acme.example"], data)
+
+
+def test_sigterm_exits_0_within_10_seconds(tmp_path: Path, db_url: str,
+                                           daemons: list[DaemonProcess]) -> None:
+    port = free_port()
+    daemon = DaemonProcess(desk_with_smtp(tmp_path / "desk", db_url, port))
+    daemons.append(daemon)
+    daemon.start()
+    send(port, mail(1))
+    idle = smtplib.SMTP("127.0.0.1", port, timeout=10)  # an open session must not hold it up
+    idle.ehlo()
+    started = time.monotonic()
+    daemon.signal(signal.SIGTERM)
+    assert daemon.wait(10) == 0
+    assert time.monotonic() - started < 10
+    idle.close()
+    assert counts(db_url) == (1, 1)
+
+
+def test_status_and_sighup_reload_keeps_running(tmp_path: Path, db_url: str,
+                                                daemons: list[DaemonProcess]) -> None:
+    port = free_port()
+    config = desk_with_smtp(tmp_path / "desk", db_url, port)
+    daemon = DaemonProcess(config)
+    daemons.append(daemon)
+    daemon.start()
+    send(port, mail(1))
+    status = maildesk(config, "status")
+    assert status.returncode == 0 and "daemon: up" in status.stdout, status.stdout
+    good = config.read_text()
+    config.write_text(good + "\n[smtp.bogus]\n")  # broken: the running version stays
+    daemon.signal(signal.SIGHUP)
+    assert wait_until(lambda: "keeping the running configuration" in daemon.log.read_text(), 5)
+    config.write_text(good.replace('name = "Acme Support"', 'name = "Acme Help"'))
+    daemon.signal(signal.SIGHUP)
+    assert wait_until(lambda: "reloaded" in daemon.log.read_text(), 5)
+    send(port, mail(2))  # still listening, same connections
+    assert counts(db_url) == (2, 2)
+    daemon.signal(signal.SIGTERM)
+    assert daemon.wait(10) == 0
+    assert maildesk(config, "status").returncode == 3
+
+
+def _stream_smtp(port: int, acknowledged: list[str], stop: threading.Event) -> None:
+    """Send until told to stop; remember what got a 250."""
+    n = 0
+    while not stop.is_set():
+        n += 1
+        try:
+            send(port, mail(n, "smtp"))
+            acknowledged.append(f"smtp-{n}@customer.example")
+        except (OSError, smtplib.SMTPException):
+            time.sleep(0.05)  # daemon down: the client keeps the mail and retries later
+
+
+def _stream_imap(server: Dovecot, appended: list[str], stop: threading.Event) -> None:
+    imap = IMAPClient("127.0.0.1", port=server.port, ssl=False, timeout=10)
+    imap.login(USER, PASSWORD)
+    n = 0
+    while not stop.is_set():
+        n += 1
+        imap.append("INBOX", mail(n, "imap"))
+        appended.append(f"imap-{n}@customer.example")
+        time.sleep(0.02)
+    imap.logout()
+
+
+@pytest.mark.skipif(not Path(DOVECOT).exists(), reason="no dovecot binary")
+def test_kill_9_under_load_then_restart_tickets_everything_once(
+        tmp_path: Path, db_url: str, dovecot: Dovecot, daemons: list[DaemonProcess],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TEST_IMAP_PASSWORD", PASSWORD)
+    port = free_port()
+    imap = (f'[[imap]]\nname = "support"\nhost = "127.0.0.1"\nport = {dovecot.port}\n'
+            f'security = "none"\nusername = "{USER}"\npassword_env = "TEST_IMAP_PASSWORD"\n'
+            f'poll_interval = 60\nreconnect_max = 0.5\n')
+    config = desk_with_smtp(tmp_path / "desk", db_url, port, imap)
+    first = DaemonProcess(config)
+    daemons.append(first)
+    first.start()
+    acknowledged: list[str] = []
+    appended: list[str] = []
+    stop = threading.Event()
+    streams = [threading.Thread(target=_stream_smtp, args=(port, acknowledged, stop)),
+               threading.Thread(target=_stream_imap, args=(dovecot, appended, stop))]
+    for thread in streams:
+        thread.start()
+    wait_until(lambda: len(acknowledged) >= 15 and len(appended) >= 15, 10)
+    first.signal(signal.SIGKILL)
+    first.wait(5)
+    time.sleep(0.3)  # mail keeps arriving while the daemon is down
+    second = DaemonProcess(config)
+    daemons.append(second)
+    second.start()
+    time.sleep(0.5)
+    stop.set()
+    for thread in streams:
+        thread.join(10)
+    expected = set(acknowledged) | set(appended)
+    wait_until(lambda: expected <= set(message_ids(db_url)), 10)
+    assert expected - set(message_ids(db_url)) == set(), second.log.read_text()[-3000:]
+    second.signal(signal.SIGTERM)
+    assert second.wait(10) == 0
+    ids = message_ids(db_url)
+    assert len(ids) == len(set(ids)), "a message was stored twice"
+    result = maildesk(config, "tickets", "list", "--json")
+    assert result.returncode == 0, result.stderr
+    tickets, raws = counts(db_url)
+    assert tickets == raws == len(ids) >= len(expected)
