@@ -11,7 +11,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from ..errors import TemporaryFailure
+from ..errors import ConfigError, TemporaryFailure
 from ..pipeline import Accepted, accept, recover
 from ..types import RawMail, Source
 from .common import desk_from
@@ -52,5 +52,10 @@ def run(args: argparse.Namespace) -> int:
         recover(desk)
     except TemporaryFailure as exc:
         print(f"maildesk ingest: storage unavailable, try again later: {exc}", file=sys.stderr)
+        return EX_TEMPFAIL
+    except ConfigError as exc:
+        # A broken rule or template must not bounce customers' mail: the MTA keeps it
+        # queued until the admin has fixed the files.
+        print(f"maildesk ingest: configuration error, try again later:\n{exc}", file=sys.stderr)
         return EX_TEMPFAIL
     return 0

@@ -41,7 +41,10 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     if url.startswith("sqlite"):
         path = url.split("///", 1)[-1]
         if path and path != ":memory:":
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
+            try:
+                Path(path).parent.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise TemporaryFailure(f"storage unavailable: {exc}") from exc
         engine = create_engine(url, connect_args={"isolation_level": None, "timeout": 30},
                                **kwargs)
         event.listen(engine, "connect", _sqlite_pragmas)
