@@ -13,12 +13,28 @@ import sys
 from collections.abc import Sequence
 
 from . import __version__
-from .commands import base, db, fetch, ingest, init, quarantine, rules, run, status, tickets
+from .commands import (
+    base,
+    db,
+    fetch,
+    importer,
+    ingest,
+    init,
+    kb,
+    quarantine,
+    report,
+    rules,
+    run,
+    status,
+    tick,
+    tickets,
+)
 from .errors import ConfigError, TemporaryFailure
 
 EX_OK, EX_ERROR, EX_USAGE, EX_TEMPFAIL, EX_CONFIG = 0, 1, 64, 75, 78
 
-COMMANDS = [init, base, db, ingest, run, fetch, status, tickets, quarantine, rules]
+COMMANDS = [init, base, db, ingest, run, fetch, status, tickets, quarantine, rules, importer,
+            kb, report, tick]
 
 
 def build_parser() -> argparse.ArgumentParser:
