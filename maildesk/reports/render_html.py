@@ -32,6 +32,7 @@ td.n,th.n{text-align:right}
 figure{margin:8px 0}figcaption{font-size:.9em;color:#555}
 details summary{cursor:pointer;color:#2f6f9f}
 svg.chart{max-width:100%;height:auto;display:block}
+.sr{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0)}
 @media print{details{display:block}details>summary{display:none}}
 """
 
@@ -53,13 +54,14 @@ def render_html(report: Report) -> str:
 
 
 def table(caption: str, headers: Sequence[str], rows: Iterable[Sequence[object]],
-          numeric: Sequence[int] = ()) -> str:
+          numeric: Sequence[int] = (), hidden_caption: bool = False) -> str:
     head = "".join(f'<th scope="col"{_n(i, numeric)}>{escape(h)}</th>'
                    for i, h in enumerate(headers))
     body = "".join("<tr>" + "".join(f"<td{_n(i, numeric)}>{escape(str(v))}</td>"
                                     for i, v in enumerate(row)) + "</tr>" for row in rows)
     body = body or f'<tr><td colspan="{len(headers)}">none</td></tr>'
-    return (f"<table><caption>{escape(caption)}</caption><thead><tr>{head}</tr></thead>"
+    hidden = ' class="sr"' if hidden_caption else ""
+    return (f"<table><caption{hidden}>{escape(caption)}</caption><thead><tr>{head}</tr></thead>"
             f"<tbody>{body}</tbody></table>")
 
 
@@ -75,7 +77,8 @@ def section(key: str, title: str, content: str) -> str:
 def _counts_block(name: str, title: str, counts: Sequence[Count]) -> str:
     chart = svg.hbars(name, title, [c.key for c in counts], [c.count for c in counts])
     return (f"<div><h3>{escape(title)}</h3><figure>{chart}</figure>" +
-            table(title, ["", "tickets"], [(c.key, c.count) for c in counts], (1,)) + "</div>")
+            table(title, ["", "tickets"], [(c.key, c.count) for c in counts], (1,),
+                  hidden_caption=True) + "</div>")
 
 
 def _kpis(report: Report) -> str:
@@ -170,7 +173,7 @@ def _agents(report: Report) -> str:
 def _satisfaction(report: Report) -> str:
     s = report.satisfaction
     chart = svg.columns("satisfaction", "Satisfaction scores", ["1", "2", "3", "4", "5"],
-                        list(s.distribution), width=360, height=180)
+                        list(s.distribution), width=360, height=180, fluid=False)
     low = [(c.ref, c.score, c.assignee or "-", c.comment or "-") for c in s.low_scores]
     return section("satisfaction", "Satisfaction",
                    f"<p>Average <b>{number(s.average)}</b> from {s.rated} answers; response "

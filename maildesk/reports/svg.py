@@ -15,24 +15,28 @@ GRID = "#d7dde3"
 TEXT = "#333"
 
 
-def _open(name: str, title: str, width: int, height: int, summary: str) -> str:
+def _open(name: str, title: str, width: int, height: int, summary: str,
+          fluid: bool = False) -> str:
+    """Fluid charts stretch to the page; others keep their size (and shrink if need be)."""
     key = f"chart-{name}"
+    size = 'width="100%"' if fluid else f'width="{width}" height="{height}"'
     return (f'<svg class="chart" data-chart="{escape(name)}" role="img" '
-            f'viewBox="0 0 {width} {height}" width="100%" preserveAspectRatio="xMinYMin meet" '
+            f'viewBox="0 0 {width} {height}" {size} preserveAspectRatio="xMinYMin meet" '
             f'aria-labelledby="{key}-t {key}-d" xmlns="http://www.w3.org/2000/svg">'
             f'<title id="{key}-t">{escape(title)}</title><desc id="{key}-d">{escape(summary)}'
             f'</desc>')
 
 
 def columns(name: str, title: str, labels: Sequence[str], values: Sequence[float],
-            width: int = 760, height: int = 220, color: str = COLOR) -> str:
+            width: int = 760, height: int = 220, color: str = COLOR,
+            fluid: bool = True) -> str:
     """Vertical columns (one per label), with a zero line, a max gridline and labels."""
     left, bottom, top = 40, 36, 14
     plot_w, plot_h = width - left - 10, height - bottom - top
     peak = max(values, default=0) or 1
     step = plot_w / max(len(values), 1)
     every = max(1, round(len(values) / 12))  # at most ~12 x labels
-    parts = [_open(name, title, width, height, _summary(labels, values)),
+    parts = [_open(name, title, width, height, _summary(labels, values), fluid),
              f'<line x1="{left}" y1="{top}" x2="{width - 10}" y2="{top}" stroke="{GRID}"/>',
              f'<text x="{left - 6}" y="{top + 4}" text-anchor="end" font-size="11" '
              f'fill="{TEXT}">{_num(peak)}</text>',
@@ -53,17 +57,17 @@ def columns(name: str, title: str, labels: Sequence[str], values: Sequence[float
 
 
 def hbars(name: str, title: str, labels: Sequence[str], values: Sequence[float],
-          width: int = 360, fmt: str = "{:g}", maximum: float | None = None,
+          width: int = 400, fmt: str = "{:g}", maximum: float | None = None,
           color: str = COLOR) -> str:
     """Horizontal bars, one row per label, value printed after the bar."""
-    row, label_w, value_w = 22, 110, 56
+    row, label_w, value_w = 22, 150, 60
     height = row * max(len(values), 1) + 8
     peak = maximum or max(values, default=0) or 1
     plot_w = width - label_w - value_w
     parts = [_open(name, title, width, height, _summary(labels, values))]
     for i, (label, value) in enumerate(zip(labels, values, strict=True)):
         y = 4 + i * row
-        short = label if len(label) <= 16 else label[:15] + "…"
+        short = label if len(label) <= 22 else label[:21] + "…"
         parts.append(
             f'<text x="{label_w - 6}" y="{y + 15}" text-anchor="end" font-size="12" '
             f'fill="{TEXT}">{escape(short)}</text>'
