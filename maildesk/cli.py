@@ -26,6 +26,7 @@ from .commands import (
     rules,
     run,
     status,
+    tick,
     tickets,
 )
 from .errors import ConfigError, TemporaryFailure
@@ -33,7 +34,7 @@ from .errors import ConfigError, TemporaryFailure
 EX_OK, EX_ERROR, EX_USAGE, EX_TEMPFAIL, EX_CONFIG = 0, 1, 64, 75, 78
 
 COMMANDS = [init, base, db, ingest, run, fetch, status, tickets, quarantine, rules, importer,
-            kb, report]
+            kb, report, tick]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -208,6 +208,14 @@ class WebConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class SlaRuntimeConfig:
+    """[sla]: how the daemon runs the timers (the targets live in rules/sla.yaml)."""
+
+    tick_interval: float = 60.0  # seconds between two timer passes of the daemon
+    low_score: int = 2  # satisfaction scores at or below this notify the team lead
+
+
+@dataclass(frozen=True, slots=True)
 class Config:
     path: Path
     desk: DeskConfig = field(default_factory=DeskConfig)
@@ -222,6 +230,7 @@ class Config:
     imap: tuple[ImapAccount, ...] = ()
     metrics: MetricsConfig = field(default_factory=MetricsConfig)
     kb: KbConfig = field(default_factory=KbConfig)
+    sla: SlaRuntimeConfig = field(default_factory=SlaRuntimeConfig)
     raw: dict[str, Any] = field(default_factory=dict)  # the whole parsed file, for sections added later
 
     @property
@@ -575,6 +584,16 @@ def _web(r: _Reader) -> WebConfig:
                      link_days=_positive(r, "link_days", int, 30))
 
 
+def _sla(r: _Reader) -> SlaRuntimeConfig:
+    r.unknown({"tick_interval", "low_score"})
+    low = r.get("low_score", int, 2)
+    if not 0 <= low <= 5:
+        r.fail("low_score", "must be a whole number from 0 (never) to 5")
+        low = 2
+    return SlaRuntimeConfig(tick_interval=_positive(r, "tick_interval", float, 60.0),
+                            low_score=low)
+
+
 def load_config(path: Path, *, check_secret: bool = True) -> Config:
     """Read and validate maildesk.toml; raise ConfigError listing every problem."""
     path = Path(path)
@@ -602,7 +621,7 @@ def load_config(path: Path, *, check_secret: bool = True) -> Config:
                     outbox=_outbox(reader("outbox")), smtp=_smtp(reader("smtp"), base),
                     imap=_imap(path, text, data.get("imap", []), base, problems),
                     metrics=_metrics(reader("metrics")), kb=_kb(reader("kb")),
-                    web=_web(reader("web")), raw=data)
+                    web=_web(reader("web")), sla=_sla(reader("sla")), raw=data)
     if check_secret and not config.desk.secret_file.is_file():
         problems.append(Problem(str(path), locate.line("desk", "secret_file"), "desk.secret_file",
                                 f"secret file {config.desk.secret_file} does not exist "

@@ -241,3 +241,19 @@ def set_sla(session: Session, ticket: Ticket, sla: SlaSettings, *, now: datetime
               {"policy": sla.policy(ticket.sla_policy).name, "priority": ticket.priority,
                "response_due_at": response.isoformat() if response else None,
                "resolution_due_at": resolution.isoformat() if resolution else None}, at=now)
+
+
+def change_priority(session: Session, ticket: Ticket, priority: str, sla: SlaSettings, *,
+                    actor: str, now: datetime, reason: str = "") -> bool:
+    """Set a new priority and recompute the due times from it. False if unchanged.
+
+    Every path that changes a priority after creation (agent `#priority`, the CLI) goes
+    through here, so the SLA clocks always match the priority the ticket has.
+    """
+    if ticket.priority == priority:
+        return False
+    old, ticket.priority, ticket.updated_at = ticket.priority, priority, now
+    log_event(session, ticket.id, actor, "priority", {"from": old, "to": priority}, reason,
+              at=now)
+    set_sla(session, ticket, sla, now=now, actor=actor)
+    return True
