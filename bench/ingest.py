@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import email
+import logging
 import random
 import sys
 import tempfile
@@ -161,6 +162,7 @@ def pg_fresh_schema() -> str:
 
 
 def main() -> None:
+    logging.disable(logging.WARNING)
     parser = argparse.ArgumentParser()
     parser.add_argument("-n", type=int, default=2000)
     parser.add_argument("--engines", default="sqlite,postgres")

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from . import loops
 from .desk import Desk
-from .outbox.compose import AutoSubmitted, Thread, compose_template
+from .outbox.compose import AutoSubmitted, Thread, compose
 from .outbox.counts import recent_counts
 from .outbox.queue import enqueue
 from .store.models import Message, Outbox, ThreadKey, Ticket
@@ -77,9 +77,12 @@ def send(desk: Desk, session: Session, ticket: Ticket, letter: Letter, now: date
     """Compose `letter` on `ticket` and queue it (or record why it was held back)."""
     if not desk.send_mail or not letter.to:
         return None
-    outgoing = compose_template(
-        desk.templates, letter.template, letter.language or ticket.language, letter.context,
-        desk=desk.config.desk, ticket_ref=ticket.ref, to=letter.to, now=now,
+    subject, text, html = desk.templates.render(letter.template,
+                                                letter.language or ticket.language,
+                                                letter.context)
+    outgoing = compose(
+        kind=letter.template, subject=subject, text=text, html=html, desk=desk.config.desk,
+        ticket_ref=ticket.ref, to=letter.to, now=now,
         thread=thread or conversation(session, ticket), from_name=letter.from_name,
         reply_to=letter.reply_to, attachments=letter.attachments, auto=letter.auto,
         ticket_id=ticket.id)
@@ -90,7 +93,7 @@ def send(desk: Desk, session: Session, ticket: Ticket, letter: Letter, now: date
     row = enqueue(session, outgoing, desk.config.desk.address, now, state, reason)
     session.flush()
     add_thread_keys(session, ticket.id, [outgoing.message_id], "sent")
-    _record(session, ticket, outgoing, letter, row, now)
+    _record(session, ticket, outgoing, letter, row, subject, text, now)
     if reason:
         log_event(session, ticket.id, "system", "mail-held",
                   {"kind": outgoing.kind, "to": list(outgoing.recipients)}, reason, at=now)
@@ -100,8 +103,8 @@ def send(desk: Desk, session: Session, ticket: Ticket, letter: Letter, now: date
 
 
 def _record(session: Session, ticket: Ticket, outgoing: Outgoing, letter: Letter, row: Outbox,
-            now: datetime) -> None:
-    subject, text, _ = _rendered(outgoing)
+            subject: str, text: str, now: datetime) -> None:
+    """The sent mail in the ticket's history; agent-only mail is marked internal."""
     session.add(Message(
         ticket_id=ticket.id, raw_id=None, message_id=outgoing.message_id,
         direction=Direction.OUT, kind=AuthorKind.SYSTEM if outgoing.automatic else
@@ -109,15 +112,6 @@ def _record(session: Session, ticket: Ticket, outgoing: Outgoing, letter: Letter
         to_addrs=list(outgoing.recipients), cc_addrs=[], subject=subject, text=text,
         html=None, date=now, created_at=now, thread_method="new", internal=letter.internal,
         outbox_id=row.id))
-
-
-def _rendered(outgoing: Outgoing) -> tuple[str, str, str | None]:
-    """Subject and text part back from the composed bytes, for the ticket's history."""
-    from email import message_from_bytes, policy
-
-    msg = message_from_bytes(outgoing.data, policy=policy.default)
-    body = msg.get_body(("plain",))
-    return str(msg["Subject"] or ""), body.get_content() if body else "", None
 
 
 def customer_letter(desk: Desk, ticket: Ticket, customer_email: str, template: str,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import and_, case, func, select
 from sqlalchemy.orm import Session
 
 from ..loops import LoopLimits, RecentCounts
@@ -17,22 +17,23 @@ def recent_counts(session: Session, recipient: str, ticket_id: int | None, now: 
                   limits: LoopLimits) -> RecentCounts:
     """Count automatic outbox rows inside each window (rows held back are not counted).
 
-    Three indexed COUNTs: automatic mail goes to one recipient, recorded in `to_addr`,
-    so the check costs the same however busy the desk is.
+    One indexed query with conditional sums: automatic mail goes to one recipient,
+    recorded in `to_addr`, so the check costs the same however busy the desk is.
     """
-    def count(window: timedelta, *where: Any) -> int:
-        return session.execute(select(func.count()).select_from(Outbox).where(
-            Outbox.automatic.is_(True), Outbox.state != OutboxState.SUPPRESSED.value,
-            Outbox.created_at >= now - window, *where)).scalar_one()
+    def within(window: timedelta, *where: Any) -> Any:
+        return func.coalesce(func.sum(case((and_(Outbox.created_at >= now - window, *where), 1),
+                                           else_=0)), 0)
 
-    return RecentCounts(
-        to_recipient=count(limits.per_recipient_window,
-                           Outbox.to_addr == recipient.strip().lower()),
-        to_ticket=count(limits.per_ticket_window, Outbox.ticket_id == ticket_id)
-        if ticket_id is not None else 0,
-        total=count(limits.global_window),
-        suppressed_until=suppressed_until(session, recipient),
-    )
+    longest = max(limits.per_recipient_window, limits.per_ticket_window, limits.global_window)
+    to_recipient, to_ticket, total = session.execute(select(
+        within(limits.per_recipient_window, Outbox.to_addr == recipient.strip().lower()),
+        within(limits.per_ticket_window, Outbox.ticket_id == ticket_id),
+        within(limits.global_window),
+    ).where(Outbox.automatic.is_(True), Outbox.state != OutboxState.SUPPRESSED.value,
+            Outbox.created_at >= now - longest)).one()
+    return RecentCounts(to_recipient=int(to_recipient),
+                        to_ticket=int(to_ticket) if ticket_id is not None else 0,
+                        total=int(total), suppressed_until=suppressed_until(session, recipient))
 
 
 def suppressed_until(session: Session, address: str) -> datetime | None:

@@ -6,15 +6,16 @@ bounces: see loops.is_automatic), to spam, or while importing history.
 
 from __future__ import annotations
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from .. import outbound
 from ..desk import Desk
 from ..language import guess_language
+from ..links import status_link
+from ..outbox.compose import Thread
 from ..outbox.context import AckContext, NotifyAgentContext
 from ..sla import expected_first_response
-from ..store.models import AttachmentRow, Contact, Ticket
+from ..store.models import Contact, Ticket
 from ..types import AuthorKind
 from . import Item
 
@@ -32,11 +33,23 @@ def respond(desk: Desk, session: Session, item: Item) -> Item:
             or desk.config.desk.language
     if item.automatic or item.spam or ticket.spam:
         return item
+    thread = _answering(item, ticket)
     if item.new_ticket and ticket.ack_template != "none":
-        outbound.send(desk, session, ticket, _ack(desk, ticket, customer, item), item.now)
-    for letter in _notifications(desk, session, ticket, customer, item):
-        outbound.send(desk, session, ticket, letter, item.now)
+        outbound.send(desk, session, ticket, _ack(desk, ticket, customer, item), item.now,
+                      thread)
+    for letter in _notifications(desk, ticket, customer, item):
+        outbound.send(desk, session, ticket, letter, item.now, thread)
     return item
+
+
+def _answering(item: Item, ticket: Ticket) -> Thread:
+    """Answers go under the customer's own mail, which is known here without a query."""
+    mail = item.mail
+    if mail.message_id is None:
+        return Thread(topic=ticket.subject)
+    references = tuple(dict.fromkeys((*mail.references[-9:], mail.message_id)))
+    return Thread(in_reply_to=mail.message_id, references=references,
+                  thread_index=mail.thread_index, topic=ticket.subject)
 
 
 def _summary(text: str) -> str:
@@ -51,7 +64,8 @@ def _ack(desk: Desk, ticket: Ticket, customer: Contact, item: Item) -> outbound.
         summary=_summary(item.mail.text),
         attachments=tuple(a.filename for a in item.mail.attachments if not a.inline),
         first_response=expected_first_response(desk.sla, ticket.sla_policy, ticket.priority,
-                                               ticket.created_at, language))
+                                               ticket.created_at, language),
+        status_url=status_link(desk.config, ticket.ref))
     return outbound.customer_letter(desk, ticket, customer.email,
                                     ticket.ack_template or "ack", context)
 
@@ -68,10 +82,9 @@ def agents_to_notify(desk: Desk, ticket: Ticket) -> list[str]:
     return list(dict.fromkeys([*people, *(ticket.watchers or [])]))
 
 
-def _notifications(desk: Desk, session: Session, ticket: Ticket, customer: Contact,
+def _notifications(desk: Desk, ticket: Ticket, customer: Contact,
                    item: Item) -> list[outbound.Letter]:
-    names = session.execute(select(AttachmentRow.filename).where(
-        AttachmentRow.message_id == item.message_row_id)).scalars().all()
+    names = [a.filename for a in item.mail.attachments]
 
     def context(agent: object) -> NotifyAgentContext:
         return NotifyAgentContext(

@@ -59,10 +59,13 @@ def store_raw(session: Session, raw: RawMail, message_id: str | None) -> tuple[i
 
 def next_number(session: Session, name: str = "ticket") -> int:
     """Next value of a counter; the UPDATE row lock serialises concurrent daemons."""
-    insert_ignore(session, Counter.__table__, {"name": name, "value": 0}, ["name"])
     stmt = (update(Counter).where(Counter.name == name).values(value=Counter.value + 1)
             .returning(Counter.value))
-    return int(session.execute(stmt).scalar_one())
+    value = session.execute(stmt).scalar_one_or_none()
+    if value is None:  # first use: create the row, then take the first value under its lock
+        insert_ignore(session, Counter.__table__, {"name": name, "value": 0}, ["name"])
+        value = session.execute(stmt).scalar_one()
+    return int(value)
 
 
 def get_or_create_contact(session: Session, email: str, name: str,
