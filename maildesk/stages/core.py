@@ -12,7 +12,7 @@ from ..errors import PermanentFailure
 from ..parse import parse
 from ..rules import RuleContext, evaluate
 from ..store.models import Contact, Ticket
-from ..store.queries import get_or_create_contact, make_lookups
+from ..store.queries import get_or_create_contact, log_event, make_lookups
 from ..types import AuthorKind, Direction
 from . import Item, Outcome
 
@@ -68,6 +68,10 @@ def apply(desk: Desk, session: Session, item: Item) -> Item:
         session, ticket, item.mail, raw_id=item.raw_id, direction=Direction.IN,
         kind=item.author, match=match, now=item.now, attachments_root=desk.attachments_root,
         agent=item.agent)
+    if item.mail.has_winmail_dat:
+        log_event(session, ticket.id, "system", "winmail-dat", {"message_id": message.id},
+                  "the mail carries Outlook's winmail.dat (TNEF); its contents are not "
+                  "unpacked: ask the sender to send attachments in plain MIME", at=item.now)
     referenced = threader.candidate_ids(item.mail)
     known = make_lookups(session).by_message_ids(referenced) if referenced else {}
     tickets.add_aliases(session, ticket, threader.alias_ids(item.mail, known))

@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 
 from maildesk.desk import Desk
 from maildesk.pipeline import accept, retry_quarantined
-from maildesk.store.models import Message, Outbox, RawMessage, Suppression, Ticket
+from maildesk.store.models import Event, Message, Outbox, RawMessage, Suppression, Ticket
 from maildesk.store.queries import add_thread_keys
 from maildesk.types import OutboxState, RawMail, Source, ThreadMethod, TicketStatus
 from tests.conftest import eml
@@ -194,3 +194,11 @@ def test_bounce_of_desk_mail_attaches_and_suppresses(desk: Desk) -> None:
         assert session.get(Outbox, ack.id).state == OutboxState.BOUNCED
         assert session.scalar(select(func.count()).select_from(Ticket)) == 1
         assert session.scalar(select(func.count()).select_from(Suppression)) >= 1
+
+
+def test_winmail_dat_is_noted_on_the_ticket(desk: Desk) -> None:
+    ref = ingest(desk, "outlook/06-winmail-dat.eml").outcome.ref
+    with desk.sessions() as session:
+        actions = session.execute(select(Event.action).join(Ticket).where(
+            Ticket.ref == ref)).scalars().all()
+    assert "winmail-dat" in actions
