@@ -28,8 +28,10 @@ from .errors import ConfigError, Problem, TemporaryFailure
 from .intake import Receiver, imap, smtp
 from .metrics import Metrics
 from .pipeline import recover
+from .scheduler import timer_worker
 from .store.db import transaction
 from .store.models import DaemonStatus
+from .web import web_worker
 
 log = logging.getLogger(__name__)
 
@@ -75,6 +77,8 @@ async def recover_worker(desk: Desk, stop: asyncio.Event) -> None:
 # timer loop are added here, one line each.
 WORKERS: list[tuple[str, Worker]] = [
     ("recover", recover_worker),
+    ("timers", timer_worker),
+    ("web", web_worker),
 ]
 
 

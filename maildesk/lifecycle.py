@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from . import outbound, tickets
 from .desk import Desk
-from .links import survey_links
+from .links import status_link, survey_links
 from .outbox.context import ClosureContext, UpdateContext
 from .store.models import Contact, Ticket
 from .store.queries import log_event
@@ -60,7 +60,8 @@ def _tell_customer(desk: Desk, session: Session, ticket: Ticket, old: TicketStat
     if status == TicketStatus.CLOSED:
         context = ClosureContext(ticket_ref=ticket.ref, subject=ticket.subject,
                                  customer_name=customer.name,
-                                 survey_links=survey_links(desk.config, ticket.ref))
+                                 survey_links=survey_links(desk.config, ticket.ref),
+                                 status_url=status_link(desk.config, ticket.ref))
         letter = outbound.customer_letter(desk, ticket, customer.email, "closure", context)
     else:
         notice = ("reopened" if old in (TicketStatus.RESOLVED, TicketStatus.CLOSED)
@@ -69,7 +70,8 @@ def _tell_customer(desk: Desk, session: Session, ticket: Ticket, old: TicketStat
             return
         context = UpdateContext(ticket_ref=ticket.ref, subject=ticket.subject,
                                 agent_text=agent_text, agent_name=agent_name or desk.config.desk.name,
-                                customer_name=customer.name, status=notice)
+                                customer_name=customer.name, status=notice,
+                                status_url=status_link(desk.config, ticket.ref))
         letter = outbound.customer_letter(desk, ticket, customer.email, "update", context)
     outbound.send(desk, session, ticket, letter, now)
 

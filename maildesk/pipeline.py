@@ -26,6 +26,7 @@ from .stages import core as stages
 from .stages.bounce import bounce
 from .stages.respond import respond
 from .stages.route import route
+from .stages.survey import survey
 from .store.db import transaction
 from .store.models import RawMessage
 from .store.queries import store_raw
@@ -40,6 +41,7 @@ STAGES: list[Stage] = [
     stages.screen,
     bounce,
     stages.thread,
+    survey,
     stages.identify_customer,
     stages.decide,
     stages.apply,

@@ -35,6 +35,7 @@ class AckContext:
     summary: str = ""  # a short excerpt of what the customer wrote
     attachments: tuple[str, ...] = ()  # file names received
     first_response: str = ""  # "within 4 business hours"; empty to leave it out
+    status_url: str = ""  # the customer's status page; empty when the desk has no web endpoint
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,6 +48,7 @@ class UpdateContext:
     agent_name: str
     customer_name: str = ""
     status: str = ""  # "", "pending", "resolved" or "reopened"
+    status_url: str = ""  # the customer's status page; empty when the desk has no web endpoint
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,6 +59,7 @@ class ClosureContext:
     subject: str
     customer_name: str = ""
     survey_links: tuple[SurveyLink, ...] = ()  # one-click links, when the desk has a web UI
+    status_url: str = ""  # the customer's status page; empty when the desk has no web endpoint
 
 
 @dataclass(frozen=True, slots=True)
@@ -152,10 +155,12 @@ def samples() -> dict[str, object]:
     ref, subject = "MD-1042", "The printer on floor 2 does not print"
     return {
         "ack": AckContext(ref, subject, "María", "It shows error E-13.", ("photo.jpg",),
-                          "within 4 business hours"),
-        "update": UpdateContext(ref, subject, "Please restart it.", "Ana", "María", "pending"),
+                          "within 4 business hours", "https://desk.example/status/t"),
+        "update": UpdateContext(ref, subject, "Please restart it.", "Ana", "María", "pending",
+                                "https://desk.example/status/t"),
         "closure": ClosureContext(ref, subject, "María",
-                                  (SurveyLink(1, "https://desk.example/s/1"),)),
+                                  (SurveyLink(1, "https://desk.example/s/1"),),
+                                  "https://desk.example/status/t"),
         "reminder": ReminderContext(ref, subject, "María", "3 days", "in 4 days"),
         "notify_agent": NotifyAgentContext(ref, subject, "María", "maria@example.com", "E-13",
                                            "new", "P2", "it", "Ana", ("photo.jpg",)),
