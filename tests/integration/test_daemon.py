@@ -147,4 +147,5 @@ def test_kill_9_under_load_then_restart_tickets_everything_once(
     result = maildesk(config, "tickets", "list", "--json")
     assert result.returncode == 0, result.stderr
     tickets, raws = counts(db_url)
-    assert tickets == raws == len(ids) >= len(expected)
+    quarantine = maildesk(config, "quarantine", "list").stdout
+    assert tickets == raws == len(ids) >= len(expected), quarantine
