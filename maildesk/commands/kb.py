@@ -116,7 +116,7 @@ def run_edit(args: argparse.Namespace) -> int:
         if changes is None:
             print("no changes", file=sys.stderr)
             return 1
-        kb.edit(session, article, desk.clock(), **changes)
+        kb.edit(session, article, desk.clock(), **changes)  # type: ignore[arg-type]
     print(f"article {args.id} updated")
     return 0
 

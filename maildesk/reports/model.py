@@ -184,8 +184,8 @@ def to_dict(report: Report) -> dict[str, Any]:
         for name in ("response", "resolution"):
             plain[name]["compliance"] = getattr(row, name).compliance
     data["backlog"]["total"] = backlog.total
-    for row, plain in zip(backlog.rows, data["backlog"]["rows"], strict=True):
-        plain["total"] = row.total
+    for backlog_row, plain in zip(backlog.rows, data["backlog"]["rows"], strict=True):
+        plain["total"] = backlog_row.total
     data["satisfaction"]["response_rate"] = sat.response_rate
     data["satisfaction"]["distribution"] = {str(i + 1): n for i, n in
                                             enumerate(sat.distribution)}

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, case, false, func, select
+from sqlalchemy import case, false, func, select
 from sqlalchemy.orm import Session
 
 from ..store.models import Ticket
@@ -37,13 +37,13 @@ from .model import (
     Volume,
 )
 from .recurring import recurring
-from .stats import durations, group_medians, is_postgres
+from .stats import Column, durations, group_medians, is_postgres
 
 OPEN_STATES = (TicketStatus.NEW, TicketStatus.OPEN, TicketStatus.PENDING)
 LOW_SCORE = 2
 LIST_LIMIT = 10
 
-Where = Sequence[ColumnElement]  # type: ignore[type-arg]
+Where = Sequence[Column]
 
 
 def make_period(first_day: date, last_day: date, timezone: str, now: datetime,
@@ -60,12 +60,13 @@ def make_period(first_day: date, last_day: date, timezone: str, now: datetime,
 WIDE_SHARE = 0.3
 
 
-def cohort(period: Period, wide: bool = False) -> list[ColumnElement]:  # type: ignore[type-arg]
+def cohort(period: Period, wide: bool = False) -> list[Column]:
     """The period's tickets. `wide`: the period holds most tickets, so read the table
     straight through: coalesce() hides the created_at index, which would cost a random
     row fetch per ticket (about 4x slower on SQLite when most rows match)."""
     created = func.coalesce(Ticket.created_at, Ticket.created_at) if wide else Ticket.created_at
-    where = [created >= period.start, created < period.end, Ticket.spam.is_(false())]
+    where: list[Column] = [created >= period.start, created < period.end,
+                           Ticket.spam.is_(false())]
     if period.queue:
         where.append(Ticket.queue == period.queue)
     return where
@@ -93,7 +94,7 @@ def build_report(session: Session, period: Period) -> Report:
 
 # -- volume --------------------------------------------------------------------------------
 
-def counts_by(session: Session, column: ColumnElement, where: Where,  # type: ignore[type-arg]
+def counts_by(session: Session, column: Column, where: Where,
               limit: int | None = None) -> tuple[Count, ...]:
     query = (select(column, func.count()).where(*where).group_by(column)
              .order_by(func.count().desc(), column))
@@ -103,7 +104,7 @@ def counts_by(session: Session, column: ColumnElement, where: Where,  # type: ig
                  for key, n in session.execute(query))
 
 
-def _utc_hour(session: Session) -> ColumnElement:  # type: ignore[type-arg]
+def _utc_hour(session: Session) -> Column:
     if is_postgres(session):
         return func.to_char(func.timezone("UTC", Ticket.created_at), "YYYY-MM-DD HH24")
     return func.strftime("%Y-%m-%d %H", Ticket.created_at)
@@ -137,7 +138,7 @@ def volume(session: Session, period: Period, where: Where) -> Volume:
 
 # -- reopens and SLA -------------------------------------------------------------------------
 
-def _count_if(condition: ColumnElement) -> ColumnElement:  # type: ignore[type-arg]
+def _count_if(condition: Column) -> Column:
     return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
 
 
@@ -149,7 +150,7 @@ def reopens(session: Session, where: Where) -> Reopens:
                    None if not resolved else int(reopened) / int(resolved))
 
 
-def _sla_columns() -> list[ColumnElement]:  # type: ignore[type-arg]
+def _sla_columns() -> list[Column]:
     return [_count_if(Ticket.response_due_at.is_not(None)),
             _count_if(Ticket.response_breached_at.is_not(None)),
             _count_if(Ticket.resolution_due_at.is_not(None)),
@@ -178,7 +179,8 @@ def recent_breaches(session: Session, where: Where) -> tuple[Breach, ...]:
         rows = session.execute(select(Ticket.ref, Ticket.subject, Ticket.priority, column)
                                .where(*where, column.is_not(None))
                                .order_by(column.desc(), Ticket.ref).limit(LIST_LIMIT))
-        found += [Breach(ref, subject, priority, kind, at) for ref, subject, priority, at in rows]
+        found += [Breach(ref, subject, priority, kind, at) for ref, subject, priority, at in rows
+                  if at is not None]
     return tuple(sorted(found, key=lambda b: (b.at, b.ref), reverse=True)[:LIST_LIMIT])
 
 
@@ -190,7 +192,8 @@ def backlog(session: Session, period: Period) -> Backlog:
                   (Ticket.created_at >= now - timedelta(days=3), AGE_BUCKETS[1]),
                   (Ticket.created_at >= now - timedelta(days=7), AGE_BUCKETS[2]),
                   else_=AGE_BUCKETS[3])
-    where = [Ticket.status.in_([str(s) for s in OPEN_STATES]), Ticket.spam.is_(false())]
+    where: list[Column] = [Ticket.status.in_([str(s) for s in OPEN_STATES]),
+                           Ticket.spam.is_(false())]
     if period.queue:
         where.append(Ticket.queue == period.queue)
     counts: dict[str, dict[str, int]] = defaultdict(dict)
@@ -204,8 +207,7 @@ def backlog(session: Session, period: Period) -> Backlog:
 
 # -- people ----------------------------------------------------------------------------------
 
-def people(session: Session, group: ColumnElement, where: Where,  # type: ignore[type-arg]
-           ) -> tuple[PersonRow, ...]:
+def people(session: Session, group: Column, where: Where) -> tuple[PersonRow, ...]:
     """Per agent or team: tickets handled, resolved, median first response, satisfaction."""
     medians = group_medians(session, group, Ticket.first_response_seconds, where)
     rows = session.execute(
@@ -244,5 +246,5 @@ def satisfaction(session: Session, where: Where) -> Satisfaction:
         resolved=int(resolved), rated=int(rated),
         average=None if average is None else round(float(average), 4),
         distribution=tuple(int(scores.get(i, 0)) for i in range(1, 6)),  # type: ignore[arg-type]
-        low_scores=tuple(LowScore(ref, int(score), (comment or "").strip(), who)
+        low_scores=tuple(LowScore(ref, int(score or 0), (comment or "").strip(), who)
                          for ref, score, comment, who in low))

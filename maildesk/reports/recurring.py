@@ -10,13 +10,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import ColumnElement, distinct, func, literal, select
+from sqlalchemy import distinct, func, literal, select
 from sqlalchemy.orm import Session
 
 from ..kb import STOPWORDS
 from ..store.models import Contact, Ticket
 from .model import Count, Recurring
-from .stats import is_postgres
+from .stats import Column, is_postgres
 
 TOP = 10
 MIN_TERM = 4
@@ -25,7 +25,7 @@ SUBJECT_STOPWORDS = sorted(w for w in STOPWORDS | {"hello", "help", "ayuda", "ur
                                                    "urgente", "consulta", "question"}
                            if len(w) >= MIN_TERM)
 
-Where = Sequence[ColumnElement]  # type: ignore[type-arg]
+Where = Sequence[Column]
 
 
 def recurring(session: Session, where: Where) -> Recurring:
@@ -51,7 +51,7 @@ def _words(session: Session, where: Where):  # noqa: ANN202 - a selectable of (i
         words = split.table_valued("word").render_derived(name="w")
         return (select(Ticket.id.label("id"), words.c.word.label("word")).select_from(Ticket)
                 .join(words, literal(True)).where(*where).subquery())
-    text: ColumnElement = Ticket.normalized_subject  # type: ignore[type-arg]
+    text: Column = Ticket.normalized_subject
     for char in PUNCTUATION:
         text = func.replace(text, char, " ")
     seed = select(Ticket.id.label("id"), literal("").label("word"),

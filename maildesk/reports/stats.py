@@ -11,19 +11,21 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from typing import Any
 
 from sqlalchemy import ColumnElement, Float, cast, func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from .model import Durations
+
+Column = ColumnElement[Any] | InstrumentedAttribute[Any]  # a column or an ORM attribute
 
 
 def is_postgres(session: Session) -> bool:
     return session.get_bind().dialect.name == "postgresql"
 
 
-def durations(session: Session, column: ColumnElement, where: Sequence[ColumnElement],
-              ) -> Durations:  # type: ignore[type-arg]
+def durations(session: Session, column: Column, where: Sequence[Column]) -> Durations:
     """Count, median and p90 of a non-null column over the rows matching `where`."""
     where = [*where, column.is_not(None)]
     if is_postgres(session):
@@ -37,9 +39,8 @@ def durations(session: Session, column: ColumnElement, where: Sequence[ColumnEle
                      _sqlite_percentile(session, column, where, count, 0.9))
 
 
-def _sqlite_percentile(session: Session, column: ColumnElement,  # type: ignore[type-arg]
-                       where: Sequence[ColumnElement], count: int,  # type: ignore[type-arg]
-                       p: float) -> float | None:
+def _sqlite_percentile(session: Session, column: Column, where: Sequence[Column],
+                       count: int, p: float) -> float | None:
     if count == 0:
         return None
     position = p * (count - 1)
@@ -51,8 +52,8 @@ def _sqlite_percentile(session: Session, column: ColumnElement,  # type: ignore[
     return float(values[0]) + (float(values[1]) - float(values[0])) * (position - low)
 
 
-def group_medians(session: Session, group: ColumnElement, column: ColumnElement,
-                  where: Sequence[ColumnElement]) -> dict[str, float]:  # type: ignore[type-arg]
+def group_medians(session: Session, group: Column, column: Column,
+                  where: Sequence[Column]) -> dict[str, float]:
     """The median of `column` for each value of `group` (null groups and values skipped)."""
     where = [*where, column.is_not(None), group.is_not(None)]
     if is_postgres(session):
