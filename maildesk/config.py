@@ -215,6 +215,27 @@ class SlaRuntimeConfig:
     low_score: int = 2  # satisfaction scores at or below this notify the team lead
 
 
+AFTER_REPLY = ("open", "pending")
+
+
+@dataclass(frozen=True, slots=True)
+class AgentsConfig:
+    """[agents]: how agents' mail is trusted and what an agent's reply does to the ticket.
+
+    An agent's mail acts on a ticket when it reaches the signed +REF.TOKEN address; with
+    trust_authentication_results on, a DKIM or SPF pass for the agent's domain, stamped
+    by one of trusted_authserv_ids (the desk's own MX, RFC 8601), is enough too.
+    """
+
+    after_reply: str = "open"  # status after an agent's public reply: open or pending
+    trust_authentication_results: bool = False
+    trusted_authserv_ids: tuple[str, ...] = ()
+
+    @property
+    def status_after_reply(self) -> str:
+        return self.after_reply
+
+
 @dataclass(frozen=True, slots=True)
 class Config:
     path: Path
@@ -230,6 +251,7 @@ class Config:
     imap: tuple[ImapAccount, ...] = ()
     metrics: MetricsConfig = field(default_factory=MetricsConfig)
     kb: KbConfig = field(default_factory=KbConfig)
+    agents: AgentsConfig = field(default_factory=AgentsConfig)
     sla: SlaRuntimeConfig = field(default_factory=SlaRuntimeConfig)
     raw: dict[str, Any] = field(default_factory=dict)  # the whole parsed file, for sections added later
 
@@ -594,6 +616,24 @@ def _sla(r: _Reader) -> SlaRuntimeConfig:
                             low_score=low)
 
 
+def _agents(r: _Reader) -> AgentsConfig:
+    r.unknown({"after_reply", "trust_authentication_results", "trusted_authserv_ids"})
+    after = r.get("after_reply", str, "open")
+    if after not in AFTER_REPLY:
+        r.fail("after_reply", f"must be one of {', '.join(AFTER_REPLY)}")
+        after = "open"
+    ids = r.get("trusted_authserv_ids", list, [])
+    if not all(isinstance(i, str) and i.strip() for i in ids):
+        r.fail("trusted_authserv_ids", "must be a list of host names (authserv-id)")
+        ids = []
+    trust = r.get("trust_authentication_results", bool, False)
+    if trust and not ids:
+        r.fail("trusted_authserv_ids", "set the authserv-id your MX stamps, or turn "
+                                       "trust_authentication_results off")
+    return AgentsConfig(after_reply=after, trust_authentication_results=trust,
+                        trusted_authserv_ids=tuple(i.strip().lower() for i in ids))
+
+
 def load_config(path: Path, *, check_secret: bool = True) -> Config:
     """Read and validate maildesk.toml; raise ConfigError listing every problem."""
     path = Path(path)
@@ -621,7 +661,8 @@ def load_config(path: Path, *, check_secret: bool = True) -> Config:
                     outbox=_outbox(reader("outbox")), smtp=_smtp(reader("smtp"), base),
                     imap=_imap(path, text, data.get("imap", []), base, problems),
                     metrics=_metrics(reader("metrics")), kb=_kb(reader("kb")),
-                    web=_web(reader("web")), sla=_sla(reader("sla")), raw=data)
+                    web=_web(reader("web")), sla=_sla(reader("sla")),
+                    agents=_agents(reader("agents")), raw=data)
     if check_secret and not config.desk.secret_file.is_file():
         problems.append(Problem(str(path), locate.line("desk", "secret_file"), "desk.secret_file",
                                 f"secret file {config.desk.secret_file} does not exist "

@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 
 from .desk import Desk
 from .errors import PermanentFailure, TemporaryFailure
-from .stages import Item, Outcome
+from .stages import Item, Outcome, agent
 from .stages import core as stages
 from .stages.bounce import bounce
 from .stages.respond import respond
@@ -42,9 +42,12 @@ STAGES: list[Stage] = [
     bounce,
     stages.thread,
     survey,
+    agent.identify_author,
+    agent.handle_agent,
     stages.identify_customer,
     stages.decide,
     stages.apply,
+    agent.record_on_behalf,
     route,
     respond,
 ]

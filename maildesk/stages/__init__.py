@@ -31,6 +31,7 @@ class Item:
     match: ThreadMatch | None = None
     author: AuthorKind = AuthorKind.CUSTOMER
     agent: str | None = None  # the agent's e-mail when the author is an agent
+    agent_proof: str = ""  # how an agent's mail was proven (token, ...); "" when it was not
     customer_id: int | None = None
     decision: Decision | None = None
     ticket_id: int | None = None
