@@ -12,6 +12,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 _COMMENT = re.compile(r"\([^()]*\)")
+_EQUALS = re.compile(r"\s*=\s*")
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,8 +37,8 @@ def _uncomment(value: str) -> str:
     """CFWS comments may nest; strip innermost ones until none is left."""
     previous = None
     while previous != value:
-        previous, value = value, _COMMENT.sub(" ", value)
-    return value
+        previous, value = value, _COMMENT.sub("", value)
+    return _EQUALS.sub("=", value)
 
 
 def parse(value: str) -> AuthResults | None:

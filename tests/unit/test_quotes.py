@@ -1,0 +1,77 @@
+"""strip_reply on what real clients write, and the post-processing step it needs."""
+
+from __future__ import annotations
+
+import pytest
+
+from maildesk.parse import parse
+from maildesk.quotes import cut_history, split_forward, strip_reply
+from tests.conftest import eml
+
+CASES = {
+    "gmail en": ("Hi,\n\nRestart it.\n\nOn Mon, 4 Mar 2024 at 10:00, Maria <m@x.com> wrote:\n"
+                 "> It broke\n", "Hi,\n\nRestart it."),
+    "gmail es": ("Hola,\n\nReinicia.\n\nEl lun, 4 mar 2024 a las 10:00, María (<m@x.com>) "
+                 "escribió:\n> Se rompió\n", "Hola,\n\nReinicia."),
+    "gmail es wrapped": ("Hola,\n\nReinicia.\n\nEl lun, 4 mar 2024 a las 10:00, María Pérez (<\n"
+                         "m@x.com>) escribió:\n> Se rompió\n", "Hola,\n\nReinicia."),
+    "outlook en": ("Please restart.\n\nFrom: Acme Support <support@acme.example>\n"
+                   "Sent: Monday, March 4, 2024 10:00 AM\nTo: Ana <ana@example.com>\n"
+                   "Subject: [MD-1] printer\n\nold\n", "Please restart."),
+    "outlook es": ("Reinicia.\n\nDe: Acme Support <support@acme.example>\n"
+                   "Enviado el: lunes, 4 de marzo de 2024 10:00\nPara: Ana <ana@example.com>\n"
+                   "Asunto: [MD-1] impresora\n\nviejo\n", "Reinicia."),
+    "original message": ("Restart it.\n\n-----Original Message-----\nFrom: x\nSent: y\n\nold\n",
+                         "Restart it."),
+    "mensaje original": ("Reinicia.\n\n-----Mensaje original-----\nDe: x\nEnviado: y\n\nviejo\n",
+                         "Reinicia."),
+    "iphone": ("Restart it please.\n\nSent from my iPhone\n\n> On 4 Mar 2024, at 10:00, M "
+               "<m@x.com> wrote:\n> old\n", "Restart it please."),
+    "iphone es": ("Reinícialo.\n\nEnviado desde mi iPhone\n\n> El 4 mar 2024, a las 10:00, M "
+                  "<m@x.com> escribió:\n> viejo\n", "Reinícialo."),
+    "thunderbird": ("Restart.\n\n-- \nAna\n\nOn 04/03/2024 10:00, Acme Support wrote:\n> old\n",
+                    "Restart."),
+    "hyphen list kept": ("Steps:\n- one\n- two\n\nOn Mon, 4 Mar 2024, A <a@x> wrote:\n> q\n",
+                         "Steps:\n- one\n- two"),
+    "commands kept": ("#close\n#tag vpn\n\nDone.\n\nOn Mon, 4 Mar 2024, A <a@x> wrote:\n> q\n",
+                      "#close\n#tag vpn\n\nDone."),
+}
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_strip_reply(name: str) -> None:
+    text, expected = CASES[name]
+    assert strip_reply(text) == expected
+
+
+def test_empty() -> None:
+    assert strip_reply("") == "" and strip_reply("  \n") == ""
+
+
+@pytest.mark.parametrize("text", [CASES["gmail es"][0], CASES["outlook es"][0],
+                                  CASES["mensaje original"][0]])
+def test_post_processing_is_needed_for_spanish(text: str) -> None:
+    """The library alone keeps these headers; cut_history is what removes them."""
+    from mailparser_reply.parser import EmailMessage
+
+    alone = EmailMessage(text=text, languages=["es", "en"], keep_hyphen_lists=True).read()
+    assert alone.replies[0].body != cut_history(alone.replies[0].body)
+
+
+def test_corpus_spanish_gmail_reply() -> None:
+    mail = parse(eml("es/05-gmail-es-iso-8859-1-8bit.eml"))
+    assert "escribió" in mail.text and "escribió" not in strip_reply(mail.text)
+
+
+@pytest.mark.parametrize("name, sender", [
+    ("forwarded/01-inline-gmail.eml", "r.ortega@example.com"),
+    ("forwarded/04-thunderbird-es-mensaje-reenviado.eml", "anabelen.soto@example.es"),
+    ("es/03-rv-outlook-forward.eml", "avisos@transportes.example"),
+])
+def test_split_forward_finds_original_sender(name: str, sender: str) -> None:
+    found = split_forward(parse(eml(name)).text)
+    assert found is not None and found.sender.email == sender and found.text
+
+
+def test_split_forward_none_for_plain_mail() -> None:
+    assert split_forward("Hello,\nno forward here.\n") is None
