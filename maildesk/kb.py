@@ -329,7 +329,8 @@ def _opening(value: str) -> str:
         if _GREETING.match(line):
             continue
         first = re.split(r"(?<=[.!?])\s", line, maxsplit=1)[0]
-        return first.replace("'", "").replace("\u2019", "")
+        # Spanish opens exclamations with an inverted mark: "¡Resuelto!"
+        return first.replace("'", "").replace("\u2019", "").lstrip("¡ ")
     return ""
 
 

@@ -202,3 +202,17 @@ def test_winmail_dat_is_noted_on_the_ticket(desk: Desk) -> None:
         actions = session.execute(select(Event.action).join(Ticket).where(
             Ticket.ref == ref)).scalars().all()
     assert "winmail-dat" in actions
+
+
+def test_customer_saying_solved_resolves_the_ticket(desk: Desk) -> None:
+    ingest(desk, _mail("ana@cliente.example", "Correo no sincroniza",
+                       Message_ID="<s1@cliente.example>"))
+    ingest(desk, _mail("ana@cliente.example", "Re: Correo no sincroniza",
+                       "¡Resuelto! Ya funciona, muchas gracias.\n\n> texto citado",
+                       Message_ID="<s2@cliente.example>", In_Reply_To="<s1@cliente.example>"))
+    ingest(desk, _mail("ana@cliente.example", "Another problem", Message_ID="<s3@cliente.example>"))
+    ingest(desk, _mail("ana@cliente.example", "Re: Another problem", "Solved? Not yet, sadly.",
+                       Message_ID="<s4@cliente.example>", In_Reply_To="<s3@cliente.example>"))
+    with desk.sessions() as session:
+        states = dict(session.execute(select(Ticket.ref, Ticket.status)).all())
+    assert states == {"MD-1": "resolved", "MD-2": "new"}
