@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from . import outbound, tickets
 from .desk import Desk
+from .kb import draft_on_close
 from .links import status_link, survey_links
 from .outbox.context import ClosureContext, UpdateContext
 from .store.models import Contact, Ticket
@@ -47,6 +48,8 @@ def change_status(desk: Desk, session: Session, ticket: Ticket, status: TicketSt
                                                      ticket.paused_seconds)
     if status in tickets.OPEN_STATES and old in (TicketStatus.RESOLVED, TicketStatus.CLOSED):
         ticket.resolution_seconds = None
+    if status == TicketStatus.CLOSED:
+        draft_on_close(session, desk.config.kb, ticket, now)
     if notify and not ticket.spam:
         _tell_customer(desk, session, ticket, old, status, now, agent_text, agent_name)
     return True
