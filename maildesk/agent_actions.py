@@ -39,6 +39,7 @@ from .types import (
 )
 
 CLOSING = (TicketStatus.RESOLVED, TicketStatus.CLOSED)
+ADMIN = Agent(name="", email="admin")  # the CLI acting without --as
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,13 +104,16 @@ def execute(desk: Desk, session: Session, ticket: Ticket, work: Work, plan: Plan
 
 
 def _store(session: Session, desk: Desk, ticket: Ticket, work: Work, body: str,
-           plan: Plan) -> Message:
-    kind = AuthorKind.NOTE if plan.note else AuthorKind.AGENT
-    message = tickets.add_message(session, ticket, work.mail, raw_id=work.raw_id,
-                                  direction=Direction.IN, kind=kind, match=work.match,
-                                  now=work.now, attachments_root=desk.attachments_root,
-                                  agent=work.agent.email, text=body)
-    message.internal = True  # the customer gets the desk's update mail, not this one
+           plan: Plan) -> Message | None:
+    """Keep what the agent wrote (internal), draft #kb from it, log the action."""
+    message = None
+    if work.raw_id is not None or body.strip():  # a CLI command without text: event only
+        message = tickets.add_message(
+            session, ticket, work.mail, raw_id=work.raw_id, direction=Direction.IN,
+            kind=AuthorKind.NOTE if plan.note else AuthorKind.AGENT, match=work.match,
+            now=work.now, attachments_root=desk.attachments_root, agent=work.agent.email,
+            text=body)
+        message.internal = True  # the customer gets the desk's update mail, not this one
     if plan.kb:
         source = message if body.strip() else kb.last_agent_answer(session, ticket)
         if source is not None:

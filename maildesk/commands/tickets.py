@@ -3,10 +3,19 @@
 from __future__ import annotations
 
 import argparse
+import sys
+from dataclasses import replace
+from pathlib import Path
 
 from sqlalchemy import select
 
+from ..agent_actions import ADMIN, Work, check, cli_mail, execute
+from ..agent_commands import Command, CommandName, Plan, body_errors, find_agent, interpret
+from ..agent_commands import plan as plan_commands
+from ..rules import RuleSet
+from ..store.db import transaction
 from ..store.models import Contact, Message, Ticket
+from ..types import TicketStatus
 from ..views import ticket_detail, ticket_summary
 from .common import desk_from, print_json, print_table
 
@@ -25,6 +34,27 @@ def register(sub: argparse._SubParsersAction) -> None:
     show.add_argument("ref", help="MD-1042, or a Message-ID of one of its mails")
     show.add_argument("--json", action="store_true")
     show.set_defaults(handler=run_show)
+    register_agent_actions(actions)
+
+
+def register_agent_actions(actions: argparse._SubParsersAction) -> None:
+    """reply, note, close, assign: what an agent does by mail, from the command line."""
+    for name, helptext in (("reply", "answer the customer as an agent (#commands allowed)"),
+                           ("note", "add an internal note (never sent to the customer)")):
+        parser = actions.add_parser(name, help=helptext)
+        parser.add_argument("ref")
+        parser.add_argument("--as", dest="agent", required=True, help="agent e-mail or name")
+        parser.add_argument("--file", required=True, help="the text; - reads standard input")
+        parser.set_defaults(handler=run_agent_action)
+    close = actions.add_parser("close", help="close, sending the closure mail with its survey")
+    close.add_argument("ref")
+    close.add_argument("--as", dest="agent", help="agent e-mail or name")
+    close.set_defaults(handler=run_agent_action)
+    assign = actions.add_parser("assign", help="assign to an agent or team:NAME")
+    assign.add_argument("ref")
+    assign.add_argument("target", help="agent e-mail or name, or team:NAME")
+    assign.add_argument("--as", dest="agent", help="agent e-mail or name")
+    assign.set_defaults(handler=run_agent_action)
 
 
 def run_list(args: argparse.Namespace) -> int:
@@ -91,3 +121,46 @@ def print_human(view: dict) -> None:  # type: ignore[type-arg]
         print(message["text"].strip()[:2000])
         for att in message["attachments"]:
             print(f"  [attachment] {att['filename']} ({att['content_type']}, {att['size']} B)")
+
+
+def _read_text(path: str) -> str:
+    return sys.stdin.read() if path == "-" else Path(path).read_text(encoding="utf-8")
+
+
+def _plan_for(args: argparse.Namespace, ruleset: RuleSet) -> tuple[Plan, str]:
+    """The same Plan a mail would give: parsed for reply, fixed for note/close/assign."""
+    command = args.tickets_command
+    if command == "reply":
+        block, checked = interpret(_read_text(args.file), ruleset)
+        return checked, block.body
+    if command == "note":
+        text = _read_text(args.file).strip()
+        return replace(Plan(note=True), errors=body_errors(Plan(note=True), text)), text
+    if command == "close":
+        return Plan(status=TicketStatus.CLOSED), ""
+    assign = Command(CommandName.ASSIGN, args.target, f"assign {args.target}")
+    return plan_commands([assign], ruleset), ""
+
+
+def run_agent_action(args: argparse.Namespace) -> int:
+    desk = desk_from(args)
+    ruleset = desk.rules.ruleset
+    agent = find_agent(ruleset, args.agent) if args.agent else ADMIN
+    if agent is None:
+        print(f"no agent {args.agent!r}", file=sys.stderr)
+        return 2
+    result, body = _plan_for(args, ruleset)
+    with transaction(desk.sessions) as session:
+        ticket = find(session, args.ref)
+        if ticket is None:
+            print(f"no ticket {args.ref}", file=sys.stderr)
+            return 1
+        errors = result.errors or check(session, ticket, result, body)
+        if errors:
+            print("nothing applied:\n  " + "\n  ".join(errors), file=sys.stderr)
+            return 2
+        work = Work(agent, cli_mail(agent, ticket, body), desk.clock())
+        done = execute(desk, session, ticket, work, result, body)
+        ref = ticket.ref
+    print(f"{ref}: " + ("; ".join(done) or "nothing to change"))
+    return 0
