@@ -171,7 +171,7 @@ async def status_page(request: web.Request) -> web.Response:
     if view is None:
         return refused(desk, Refused(410))
     language = str(view.pop("language"))
-    return page(desk, "status", language, **view)
+    return page(desk, "status", language, 200, **view)
 
 
 # -- server -------------------------------------------------------------------------------
