@@ -21,6 +21,7 @@ from .commands import (
     ingest,
     init,
     kb,
+    outbox,
     quarantine,
     report,
     rules,
@@ -33,12 +34,13 @@ from .errors import ConfigError, TemporaryFailure
 
 EX_OK, EX_ERROR, EX_USAGE, EX_TEMPFAIL, EX_CONFIG = 0, 1, 64, 75, 78
 
-COMMANDS = [init, base, db, ingest, run, fetch, status, tickets, quarantine, rules, importer,
-            kb, report, tick]
+COMMANDS = [init, base, db, ingest, run, fetch, status, tickets, outbox, quarantine, rules,
+            importer, kb, report, tick]
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="maildesk", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="maildesk",
+                                     description="maildesk: an email-centric help desk")
     parser.add_argument("--config", "-c", metavar="PATH",
                         help="maildesk.toml (default: $MAILDESK_CONFIG, then ./maildesk.toml)")
     parser.add_argument("--log-level", default=os.environ.get("MAILDESK_LOG_LEVEL", "INFO"))
@@ -53,6 +55,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=args.log_level.upper(), stream=sys.stderr,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("alembic").setLevel(logging.WARNING)
     try:
         code = args.handler(args)
     except ConfigError as exc:

@@ -27,6 +27,7 @@ from .desk import Desk
 from .errors import ConfigError, Problem, TemporaryFailure
 from .intake import Receiver, imap, smtp
 from .metrics import Metrics
+from .outbox.worker import outbox_worker
 from .pipeline import recover
 from .scheduler import timer_worker
 from .store.db import transaction
@@ -77,6 +78,7 @@ async def recover_worker(desk: Desk, stop: asyncio.Event) -> None:
 # timer loop are added here, one line each.
 WORKERS: list[tuple[str, Worker]] = [
     ("recover", recover_worker),
+    ("outbox", outbox_worker),
     ("timers", timer_worker),
     ("web", web_worker),
 ]

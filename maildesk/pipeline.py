@@ -26,6 +26,7 @@ from .stages import core as stages
 from .stages.bounce import bounce
 from .stages.respond import respond
 from .stages.route import route
+from .stages.solved import solved
 from .stages.survey import survey
 from .store.db import transaction
 from .store.models import RawMessage
@@ -49,6 +50,7 @@ STAGES: list[Stage] = [
     stages.apply,
     agent.record_on_behalf,
     route,
+    solved,
     respond,
 ]
 
@@ -84,7 +86,7 @@ def accept(desk: Desk, raw: RawMail) -> Accepted:
 def process(desk: Desk, raw_id: int) -> Outcome | None:
     """Run every stage on one stored mail; quarantine it if the mail itself is at fault."""
     try:
-        with transaction(desk.sessions) as session:
+        with transaction(desk.sessions, durable=False) as session:
             return _run_stages(desk, session, raw_id)
     except TemporaryFailure as exc:
         log.warning("raw=%s left for retry: %s", raw_id, exc)

@@ -135,3 +135,36 @@ def desk(desk_config: Config) -> Iterator[Desk]:
     desk = open_desk(desk_config)
     yield desk
     desk.close()
+
+
+class SinkRecorder:
+    """aiosmtpd handler keeping what it accepted; `replies` scripts answers to DATA."""
+
+    def __init__(self) -> None:
+        self.replies: list[str] = []  # e.g. ["550 5.1.1 no such user"]; then 250
+        self.received: list = []  # aiosmtpd Envelopes
+
+    async def handle_DATA(self, server, session, envelope) -> str:  # noqa: ANN001
+        if self.replies:
+            reply = self.replies.pop(0)
+            if not reply.startswith("250"):
+                return reply
+        self.received.append(envelope)
+        return "250 2.0.0 OK"
+
+
+@pytest.fixture
+def smtp_sink() -> Iterator[tuple[int, SinkRecorder]]:
+    """A real SMTP server on a free loopback port recording what maildesk sends."""
+    import socket
+
+    from aiosmtpd.controller import Controller
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    recorder = SinkRecorder()
+    controller = Controller(recorder, hostname="127.0.0.1", port=port)
+    controller.start()
+    yield port, recorder
+    controller.stop()

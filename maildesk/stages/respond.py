@@ -12,7 +12,7 @@ from .. import outbound
 from ..desk import Desk
 from ..language import guess_language
 from ..links import status_link
-from ..outbox.compose import Thread
+from ..outbox.compose import AutoSubmitted, Thread
 from ..outbox.context import AckContext, NotifyAgentContext
 from ..sla import expected_first_response
 from ..store.models import Contact, Ticket
@@ -66,8 +66,10 @@ def _ack(desk: Desk, ticket: Ticket, customer: Contact, item: Item) -> outbound.
         first_response=expected_first_response(desk.sla, ticket.sla_policy, ticket.priority,
                                                ticket.created_at, language),
         status_url=status_link(desk.config, ticket.ref))
+    # Whatever template a rule picked, an acknowledgement answers the customer's mail.
     return outbound.customer_letter(desk, ticket, customer.email,
-                                    ticket.ack_template or "ack", context)
+                                    ticket.ack_template or "ack", context,
+                                    auto=AutoSubmitted.REPLIED)
 
 
 def agents_to_notify(desk: Desk, ticket: Ticket) -> list[str]:

@@ -1,0 +1,39 @@
+"""`maildesk outbox list|flush|retry` against a real SMTP sink, on both engines."""
+
+from __future__ import annotations
+
+import json
+from email import message_from_bytes, policy
+from pathlib import Path
+
+from tests.conftest import eml, write_desk
+from tests.integration.test_cli import maildesk
+
+
+def test_flush_delivers_ack_and_failure_shows_on_ticket(tmp_path: Path, db_url: str,
+                                                        smtp_sink) -> None:  # noqa: ANN001
+    port, sink = smtp_sink
+    config = write_desk(tmp_path / "desk", db_url,
+                        f'\n[relay]\nhost = "127.0.0.1"\nport = {port}\nretry_for = "1h"\n')
+    assert maildesk(config, "ingest", stdin=eml("es/01-original-iso-8859-1-qp.eml")).returncode == 0
+    queued = json.loads(maildesk(config, "outbox", "list", "--json").stdout)
+    # The billing rule assigns team l1: the customer's ack and the agent's notification.
+    assert sorted((r["kind"], r["state"]) for r in queued) == [
+        ("ack-out-of-hours" if "out-of-hours" in queued[0]["kind"] + queued[1]["kind"]
+         else "ack", "queued"), ("notify_agent", "queued")]
+    assert maildesk(config, "outbox", "flush").stdout.startswith(b"sent 2")
+    ack = next(e for e in sink.received if e.rcpt_tos == ["mj.nunez@cliente.example"])
+    mail = message_from_bytes(ack.content, policy=policy.default)
+    assert "[MD-1]" in mail["Subject"] and mail["Auto-Submitted"] == "auto-replied"
+    assert mail["In-Reply-To"] and mail.get_body(("html",)) is not None
+
+    sink.replies.append("550 5.1.1 mailbox unavailable")
+    maildesk(config, "ingest", stdin=eml("gmail/01-original.eml"))
+    maildesk(config, "outbox", "flush")
+    failed = json.loads(maildesk(config, "outbox", "list", "--state", "failed", "--json").stdout)
+    assert len(failed) == 1 and "550" in failed[0]["error"]
+    shown = json.loads(maildesk(config, "tickets", "show", failed[0]["ticket"], "--json").stdout)
+    assert "delivery-failed" in [e["action"] for e in shown["events"]]
+    assert maildesk(config, "outbox", "retry", str(failed[0]["id"])).returncode == 0
+    assert maildesk(config, "outbox", "flush").stdout.startswith(b"sent 1")
+    assert len(sink.received) == 3
