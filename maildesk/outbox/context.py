@@ -26,6 +26,14 @@ class SurveyLink:
 
 
 @dataclass(frozen=True, slots=True)
+class ArticleSuggestion:
+    """A published knowledge-base article that may already answer the customer."""
+
+    title: str
+    excerpt: str
+
+
+@dataclass(frozen=True, slots=True)
 class AckContext:
     """Acknowledgement of a new ticket, to the customer."""
 
@@ -36,6 +44,7 @@ class AckContext:
     attachments: tuple[str, ...] = ()  # file names received
     first_response: str = ""  # "within 4 business hours"; empty to leave it out
     status_url: str = ""  # the customer's status page; empty when the desk has no web endpoint
+    articles: tuple[ArticleSuggestion, ...] = ()  # KB suggestions, when the queue wants them
 
 
 @dataclass(frozen=True, slots=True)
@@ -155,7 +164,8 @@ def samples() -> dict[str, object]:
     ref, subject = "MD-1042", "The printer on floor 2 does not print"
     return {
         "ack": AckContext(ref, subject, "María", "It shows error E-13.", ("photo.jpg",),
-                          "within 4 business hours", "https://desk.example/status/t"),
+                          "within 4 business hours", "https://desk.example/status/t",
+                          (ArticleSuggestion("Printer shows E-13", "Clear the paper path."),)),
         "update": UpdateContext(ref, subject, "Please restart it.", "Ana", "María", "pending",
                                 "https://desk.example/status/t"),
         "closure": ClosureContext(ref, subject, "María",

@@ -10,10 +10,11 @@ from sqlalchemy.orm import Session
 
 from .. import outbound
 from ..desk import Desk
+from ..kb import suggest_enabled, suggest_for
 from ..language import guess_language
 from ..links import status_link
 from ..outbox.compose import AutoSubmitted, Thread
-from ..outbox.context import AckContext, NotifyAgentContext
+from ..outbox.context import AckContext, ArticleSuggestion, NotifyAgentContext
 from ..sla import expected_first_response
 from ..store.models import Contact, Ticket
 from ..types import AuthorKind
@@ -35,7 +36,7 @@ def respond(desk: Desk, session: Session, item: Item) -> Item:
         return item
     thread = _answering(item, ticket)
     if item.new_ticket and ticket.ack_template != "none":
-        outbound.send(desk, session, ticket, _ack(desk, ticket, customer, item), item.now,
+        outbound.send(desk, session, ticket, _ack(desk, session, ticket, customer, item), item.now,
                       thread)
     for letter in _notifications(desk, ticket, customer, item):
         outbound.send(desk, session, ticket, letter, item.now, thread)
@@ -57,7 +58,17 @@ def _summary(text: str) -> str:
     return text if len(text) <= SUMMARY_CHARS else text[:SUMMARY_CHARS].rsplit(" ", 1)[0] + " …"
 
 
-def _ack(desk: Desk, ticket: Ticket, customer: Contact, item: Item) -> outbound.Letter:
+def _suggestions(desk: Desk, session: Session, ticket: Ticket,
+                 item: Item) -> tuple[ArticleSuggestion, ...]:
+    """Published articles matching the mail, for the queues configured in [kb]."""
+    if not suggest_enabled(desk.config.kb, ticket.queue):
+        return ()
+    hits = suggest_for(session, f"{ticket.subject}\n{item.mail.text[:2000]}")
+    return tuple(ArticleSuggestion(hit.title, hit.excerpt) for hit in hits)
+
+
+def _ack(desk: Desk, session: Session, ticket: Ticket, customer: Contact,
+         item: Item) -> outbound.Letter:
     language = ticket.language or desk.config.desk.language
     context = AckContext(
         ticket_ref=ticket.ref, subject=ticket.subject, customer_name=customer.name,
@@ -65,6 +76,7 @@ def _ack(desk: Desk, ticket: Ticket, customer: Contact, item: Item) -> outbound.
         attachments=tuple(a.filename for a in item.mail.attachments if not a.inline),
         first_response=expected_first_response(desk.sla, ticket.sla_policy, ticket.priority,
                                                ticket.created_at, language),
+        articles=_suggestions(desk, session, ticket, item),
         status_url=status_link(desk.config, ticket.ref))
     # Whatever template a rule picked, an acknowledgement answers the customer's mail.
     return outbound.customer_letter(desk, ticket, customer.email,
