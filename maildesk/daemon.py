@@ -74,10 +74,28 @@ async def recover_worker(desk: Desk, stop: asyncio.Event) -> None:
             return
 
 
+WATCH_EVERY = 5.0
+
+
+def reload_if_changed(desk: Desk) -> bool:
+    """Reload when a rule file was added, edited or removed (broken versions once)."""
+    if not desk.rules.changed():
+        return False
+    desk.reload()
+    return True
+
+
+async def watch_worker(desk: Desk, stop: asyncio.Event) -> None:
+    """Pick up edited rule files without a restart or a SIGHUP."""
+    while not await pause(stop, WATCH_EVERY):
+        await asyncio.to_thread(reload_if_changed, desk)
+
+
 # The background workers of every daemon, in start order. The outbox sender and the
 # timer loop are added here, one line each.
 WORKERS: list[tuple[str, Worker]] = [
     ("recover", recover_worker),
+    ("watch", watch_worker),
     ("outbox", outbox_worker),
     ("timers", timer_worker),
     ("web", web_worker),
