@@ -66,6 +66,12 @@ def handle_agent(desk: Desk, session: Session, item: Item) -> Item:
     agent = _agent(desk, item) if item.agent else None
     if agent is None:
         return item
+    if item.automatic:
+        # An agent's out-of-office answering a notification reaches the signed address
+        # too: it must never be taken for the agent's answer to the customer.
+        return replace(item, outcome=Outcome(
+            "ignored", detail=f"automatic mail from agent {agent.email}: {item.automatic}",
+            final=True))
     identity = _identity(desk, item, agent)
     ticket = _ticket(session, identity, item.match)
     if ticket is None:

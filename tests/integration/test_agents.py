@@ -387,3 +387,13 @@ def test_show_displays_flag(desk: Desk, capsys: pytest.CaptureFixture[str]) -> N
         print_human(ticket_detail(session, t))
     assert "[FLAGGED: from an agent's address without the signed reply address" \
         in capsys.readouterr().out
+
+
+def test_agent_out_of_office_is_ignored(desk: Desk) -> None:
+    opened = open_ticket(desk)
+    before = len(to_customer(desk))
+    auto = agent_mail("08-iphone-es-close.eml", opened).replace(
+        b"X-Mailer:", b"Auto-Submitted: auto-replied\nX-Mailer:")
+    assert ingest(desk, auto).outcome.kind == "ignored"
+    assert len(to_customer(desk)) == before
+    assert ticket(desk, opened.ref).status == TicketStatus.NEW
