@@ -140,8 +140,8 @@ def desk(desk_config: Config) -> Iterator[Desk]:
 class SinkRecorder:
     """aiosmtpd handler keeping what it accepted; `replies` scripts answers to DATA."""
 
-    def __init__(self) -> None:
-        self.replies: list[str] = []  # e.g. ["550 5.1.1 no such user"]; then 250
+    def __init__(self, replies: list[str] | None = None) -> None:
+        self.replies: list[str] = list(replies or [])  # e.g. ["550 5.1.1 no user"]; then 250
         self.received: list = []  # aiosmtpd Envelopes
 
     async def handle_DATA(self, server, session, envelope) -> str:  # noqa: ANN001

@@ -6,7 +6,6 @@ import asyncio
 import base64
 import socket
 import threading
-from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from email import message_from_bytes, policy
 from email.message import EmailMessage
@@ -28,26 +27,11 @@ from maildesk.outbox.send import claim, flush_once, run_sender
 from maildesk.store.models import Contact, Event, Outbox, Ticket
 from maildesk.templates import TemplateStore
 from maildesk.types import Address
+from tests.conftest import SinkRecorder as Recorder
 
 ROOT = Path(__file__).resolve().parents[2]
 DESK = DeskConfig(name="Acme Support", addresses=("help@acme.test",), timezone="Europe/Madrid")
 FAST = OutboxConfig(burst_attempts=1, burst_wait=0.05, backoff=60, backoff_max=3600)
-
-
-@dataclass
-class Recorder:
-    """aiosmtpd handler that records accepted mail and can answer DATA from a script."""
-
-    replies: list[str] = field(default_factory=list)  # e.g. ["451 4.3.0 busy"], then 250
-    received: list[Any] = field(default_factory=list)
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        if self.replies:
-            reply = self.replies.pop(0)
-            if not reply.startswith("250"):
-                return reply
-        self.received.append(envelope)
-        return "250 2.0.0 OK"
 
 
 def free_port() -> int:
