@@ -13,7 +13,8 @@ from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, start_http_server
 
-from .config import MetricsConfig, split_listen
+from .config import MetricsConfig
+from .config_reader import split_listen
 from .pipeline import Accepted
 
 log = logging.getLogger(__name__)
