@@ -1,0 +1,83 @@
+"""Two desks (or a desk and a naive autoresponder) answering each other stay bounded."""
+
+from __future__ import annotations
+
+from email.message import EmailMessage
+from pathlib import Path
+
+from sqlalchemy import func, select
+
+from maildesk.config import load_config
+from maildesk.desk import Desk, open_desk
+from maildesk.pipeline import accept
+from maildesk.store.models import Outbox
+from maildesk.types import OutboxState, RawMail, Source
+from tests.conftest import write_desk
+
+OTHER = """[desk]
+name = "Other Help"
+addresses = ["help@other.example"]
+ticket_prefix = "OH"
+language = "en"
+timezone = "UTC"
+secret_file = "secret"
+"""
+
+
+def _desk(root: Path, url: str, other: bool = False) -> Desk:
+    config = write_desk(root, url)
+    if other:
+        text = config.read_text()
+        config.write_text(OTHER + text[text.index("[database]"):])
+    return open_desk(load_config(config))
+
+
+def _queued(desk: Desk, seen: set[int]) -> list[bytes]:
+    with desk.sessions() as session:
+        rows = session.execute(select(Outbox.id, Outbox.data).where(
+            Outbox.state == OutboxState.QUEUED)).all()
+    fresh = [data for row_id, data in rows if row_id not in seen]
+    seen.update(row_id for row_id, _ in rows)
+    return fresh
+
+
+def _count(desk: Desk, to: str) -> int:
+    with desk.sessions() as session:
+        return session.scalar(select(func.count()).select_from(Outbox).where(Outbox.to_addr == to))
+
+
+def test_two_desks_do_not_ping_pong(tmp_path: Path, db_url: str) -> None:
+    acme = _desk(tmp_path / "acme", db_url)
+    other = _desk(tmp_path / "other", f"sqlite:///{tmp_path}/other.db", other=True)
+    first = EmailMessage()
+    first["From"], first["To"] = "Other Help <help@other.example>", "support@acme.example"
+    first["Subject"], first["Message-ID"] = "Your invoice", "<start@other.example>"
+    first.set_content("Please check the attached invoice.")
+    accept(acme, RawMail(first.as_bytes(), Source.SMTP))
+    seen_acme: set[int] = set()
+    seen_other: set[int] = set()
+    for _ in range(10):  # deliver each desk's new mail to the other, both ways
+        for data in _queued(acme, seen_acme):
+            accept(other, RawMail(data, Source.SMTP))
+        for data in _queued(other, seen_other):
+            accept(acme, RawMail(data, Source.SMTP))
+    assert _count(acme, "help@other.example") == 1  # one acknowledgement, then silence
+    assert _count(other, "support@acme.example") == 0  # nobody answers an auto-reply
+    acme.close()
+    other.close()
+
+
+def test_naive_autoresponder_is_rate_limited(tmp_path: Path, db_url: str) -> None:
+    acme = _desk(tmp_path / "acme", db_url)
+    for n in range(20):  # a robot that strips every auto-reply header, answering each ack
+        msg = EmailMessage()
+        msg["From"], msg["To"] = "robot@bot.example", "support@acme.example"
+        msg["Subject"], msg["Message-ID"] = f"Re: Ticket received {n}", f"<r{n}@bot.example>"
+        msg.set_content("Thank you for your message.")
+        accept(acme, RawMail(msg.as_bytes(), Source.SMTP))
+    with acme.sessions() as session:
+        states = dict(session.execute(select(Outbox.state, func.count()).where(
+            Outbox.to_addr == "robot@bot.example").group_by(Outbox.state)).all())
+    assert states[OutboxState.QUEUED] == acme.config.loops.per_recipient == 5
+    assert states[OutboxState.SUPPRESSED] == 15  # held back, visible on the tickets
+    acme.close()
