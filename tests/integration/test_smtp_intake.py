@@ -50,10 +50,14 @@ def serve(tmp_path: Path, db_url: str) -> Iterator[Callable[..., Served]]:
 
     yield start
     for desk, listener in started:
-        listener.stop_accepting()
-        loop.run(listener.close_sessions())
+        loop.run(_shut(listener))  # asyncio servers are closed from their own loop
         desk.close()
     loop.close()
+
+
+async def _shut(listener: smtp.Listener) -> None:
+    listener.stop_accepting()
+    await listener.close_sessions()
 
 
 def test_accepted_mail_becomes_a_ticket(serve: Callable[..., Served]) -> None:
