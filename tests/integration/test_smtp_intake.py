@@ -13,11 +13,13 @@ import pytest
 from daemon_helpers import LoopThread, counts, mail, make_desk
 from sqlalchemy import select
 
-from maildesk.config import load_config
+from maildesk.config import MetricsConfig, load_config
 from maildesk.desk import Desk, open_desk
 from maildesk.intake import Receiver, smtp
+from maildesk.metrics import Metrics
 from maildesk.store.db import make_engine, make_sessionmaker
 from maildesk.store.models import RawMessage
+from maildesk.types import RawMail, Source
 
 UNREACHABLE = "postgresql+psycopg://postgres@127.0.0.1:1/none?connect_timeout=1"
 
@@ -159,3 +161,42 @@ def test_connections_beyond_the_cap_get_421(serve: Callable[..., Served]) -> Non
     finally:
         first.close()
         second.close()
+
+
+def test_starttls_with_the_configured_certificate(serve: Callable[..., Served],
+                                                   tmp_path: Path) -> None:
+    import ssl
+
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+                    "-subj", "/CN=localhost", "-keyout", str(key), "-out", str(cert)],
+                   check=True, capture_output=True, timeout=60)
+    served = serve(f'tls_cert = "{cert}"\ntls_key = "{key}"\n')
+    context = ssl.create_default_context(cafile=str(cert))
+    context.check_hostname = False
+    with served.client() as client:
+        client.ehlo()
+        assert client.has_extn("starttls")
+        client.starttls(context=context)
+        client.ehlo()
+        assert client.sock.version() is not None  # the session is now encrypted
+        client.sendmail("c1@customer.example", ["support@acme.example"], mail(1, "tls"))
+    assert counts(served.url)[0] == 1
+
+
+def test_metrics_endpoint_counts_what_was_received(serve: Callable[..., Served]) -> None:
+    import urllib.request
+
+    metrics = Metrics()
+    http = metrics.serve(MetricsConfig(listen="127.0.0.1:0"))
+    try:
+        served = serve()
+        receiver = Receiver(served.desk, metrics)
+        receiver.accept_sync(RawMail(mail(1, "metrics"), Source.SMTP))
+        port = http.server_port
+        body = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10).read()
+    finally:
+        http.shutdown()
+    text = body.decode()
+    assert 'maildesk_received_total{source="smtp"} 1.0' in text
+    assert "maildesk_new_tickets_total 1.0" in text
