@@ -38,7 +38,6 @@ from .types import (
     TicketStatus,
 )
 
-CLOSING = (TicketStatus.RESOLVED, TicketStatus.CLOSED)
 ADMIN = Agent(name="", email="admin")  # the CLI acting without --as
 
 
@@ -62,13 +61,6 @@ def cli_mail(agent: Agent, ticket: Ticket, text: str) -> ParsedMail:
 def from_name(desk: Desk, agent: Agent) -> str:
     """"Ana García — Acme Support": the customer sees who answered, from the desk."""
     return f"{agent.name} — {desk.config.desk.name}" if agent.name else desk.config.desk.name
-
-
-def customer_notice(old: TicketStatus, new: TicketStatus) -> str:
-    """What the update mail says about the status (mirrors lifecycle's notices)."""
-    if new in tickets.OPEN_STATES and old in CLOSING:
-        return "reopened"
-    return lifecycle.CUSTOMER_NOTICE.get(new, "")
 
 
 def after_reply(desk: Desk, plan: Plan) -> TicketStatus:
@@ -155,7 +147,7 @@ def _answer(desk: Desk, session: Session, ticket: Ticket, work: Work, body: str,
     customer = session.get(Contact, ticket.customer_id)
     assert customer is not None
     old, target = TicketStatus(ticket.status), after_reply(desk, plan)
-    notice = "" if target == TicketStatus.CLOSED else customer_notice(old, target)
+    notice = "" if target == TicketStatus.CLOSED else lifecycle.customer_notice(old, target)
     context = UpdateContext(ticket_ref=ticket.ref, subject=ticket.subject, agent_text=body,
                             agent_name=work.agent.name or desk.config.desk.name,
                             customer_name=customer.name, status=notice)

@@ -22,6 +22,14 @@ from .store.queries import log_event
 from .types import TicketStatus
 
 CUSTOMER_NOTICE = {TicketStatus.PENDING: "pending", TicketStatus.RESOLVED: "resolved"}
+FINISHED = (TicketStatus.RESOLVED, TicketStatus.CLOSED)
+
+
+def customer_notice(old: TicketStatus, new: TicketStatus) -> str:
+    """What an update mail tells the customer about a status change ("" for nothing)."""
+    if new in tickets.OPEN_STATES and old in FINISHED:
+        return "reopened"
+    return CUSTOMER_NOTICE.get(new, "")
 
 
 def business_seconds(desk: Desk, start: datetime, end: datetime, paused: int = 0) -> int:
@@ -67,9 +75,8 @@ def _tell_customer(desk: Desk, session: Session, ticket: Ticket, old: TicketStat
                                  status_url=status_link(desk.config, ticket.ref))
         letter = outbound.customer_letter(desk, ticket, customer.email, "closure", context)
     else:
-        notice = ("reopened" if old in (TicketStatus.RESOLVED, TicketStatus.CLOSED)
-                  else CUSTOMER_NOTICE.get(status))
-        if notice is None:
+        notice = customer_notice(old, status)
+        if not notice:
             return
         context = UpdateContext(ticket_ref=ticket.ref, subject=ticket.subject,
                                 agent_text=agent_text, agent_name=agent_name or desk.config.desk.name,
