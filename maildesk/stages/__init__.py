@@ -7,7 +7,8 @@ stops there.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from ..types import AuthorKind, Decision, ParsedMail, RawMail, ThreadMatch
@@ -29,6 +30,7 @@ class Item:
     parsed: ParsedMail | None = None
     automatic: str | None = None  # why no automatic answer may be sent, if any
     match: ThreadMatch | None = None
+    known_ids: Mapping[str, int] = field(default_factory=dict)  # referenced ids -> ticket
     author: AuthorKind = AuthorKind.CUSTOMER
     agent: str | None = None  # the agent's e-mail when the author is an agent
     agent_proof: str = ""  # how an agent's mail was proven (token, ...); "" when it was not

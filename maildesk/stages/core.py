@@ -30,9 +30,14 @@ def screen(desk: Desk, session: Session, item: Item) -> Item:
 
 
 def thread(desk: Desk, session: Session, item: Item) -> Item:
+    """Find the ticket; the referenced ids looked up here also decide the aliases later."""
+    lookups = make_lookups(session)
+    referenced = threader.candidate_ids(item.mail)
+    known = dict(lookups.by_message_ids(referenced)) if referenced else {}
+    lookups = replace(lookups, by_message_ids=lambda ids: {i: known[i] for i in ids if i in known})
     match = threader.find_ticket(item.mail, item.raw.envelope_to, item.now,
-                                 desk.thread_policy(), make_lookups(session))
-    return replace(item, match=match)
+                                 desk.thread_policy(), lookups)
+    return replace(item, match=match, known_ids=known)
 
 
 def identify_customer(desk: Desk, session: Session, item: Item) -> Item:
@@ -72,9 +77,7 @@ def apply(desk: Desk, session: Session, item: Item) -> Item:
         log_event(session, ticket.id, "system", "winmail-dat", {"message_id": message.id},
                   "the mail carries Outlook's winmail.dat (TNEF); its contents are not "
                   "unpacked: ask the sender to send attachments in plain MIME", at=item.now)
-    referenced = threader.candidate_ids(item.mail)
-    known = make_lookups(session).by_message_ids(referenced) if referenced else {}
-    tickets.add_aliases(session, ticket, threader.alias_ids(item.mail, known))
+    tickets.add_aliases(session, ticket, threader.alias_ids(item.mail, item.known_ids))
     if not new and item.author == AuthorKind.CUSTOMER:
         tickets.customer_replied(session, ticket, now=item.now, actor=message.from_addr,
                                  calendar=desk.sla.calendar)
