@@ -9,10 +9,9 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any
 
 from sqlalchemy import Engine
 from sqlalchemy.exc import DBAPIError, OperationalError
@@ -42,7 +41,6 @@ class Desk:
     sla: SlaSettings
     clock: Callable[[], datetime] = utcnow
     send_mail: bool = True  # False while importing history: thread and store, never answer
-    extras: dict[str, Any] = field(default_factory=dict)
 
     @property
     def attachments_root(self) -> Path:

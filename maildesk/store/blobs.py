@@ -30,7 +30,3 @@ def save_blob(root: Path, payload: bytes) -> str:
         Path(tmp).unlink(missing_ok=True)
         raise
     return sha
-
-
-def read_blob(root: Path, sha256: str) -> bytes:
-    return blob_path(root, sha256).read_bytes()

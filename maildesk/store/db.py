@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -91,11 +91,3 @@ def transaction(factory: sessionmaker[Session], *, durable: bool = True) -> Iter
             raise TemporaryFailure(f"storage unavailable: {exc.__class__.__name__}: "
                                    f"{str(exc).splitlines()[0]}") from exc
         raise
-
-
-def ping(engine: Engine) -> None:
-    try:
-        with engine.connect() as conn:
-            conn.execute(text("SELECT 1"))
-    except (OperationalError, DBAPIError) as exc:
-        raise TemporaryFailure(f"storage unavailable: {exc}") from exc

@@ -7,7 +7,7 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Table, func, select, update
+from sqlalchemy import Table, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -158,8 +158,3 @@ def make_lookups(session: Session, agents: Iterable[str] = ()) -> Lookups:
         return ticket_view(session, ticket, agents)
 
     return Lookups(by_message_ids, by_thread_index, by_ref, by_id, recent_by_subject)
-
-
-def count_by_state(session: Session) -> dict[str, int]:
-    rows = session.execute(select(RawMessage.state, func.count()).group_by(RawMessage.state))
-    return {state: n for state, n in rows}
