@@ -20,10 +20,10 @@ import sys
 import tempfile
 import time
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 from email.policy import default as default_policy
 from email.utils import format_datetime, make_msgid
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from sqlalchemy import select, text
@@ -32,11 +32,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
 from conftest import write_desk  # noqa: E402
 
-from maildesk.config import load_config  # noqa: E402
-from maildesk.desk import open_desk  # noqa: E402
-from maildesk.pipeline import accept  # noqa: E402
+from maildesk.config.model import load_config  # noqa: E402
+from maildesk.pipeline.flow import accept  # noqa: E402
+from maildesk.runtime.desk import open_desk  # noqa: E402
 from maildesk.store.db import make_engine  # noqa: E402
-from maildesk.store.models import Message, Ticket  # noqa: E402
+from maildesk.store.models import Message  # noqa: E402
 from maildesk.types import RawMail, Source  # noqa: E402
 
 PG = "postgresql+psycopg://postgres@127.0.0.1:5432/test"

@@ -29,7 +29,7 @@ from maildesk.reports import FORMATS, build, render  # noqa: E402
 from maildesk.store.db import make_engine  # noqa: E402
 from maildesk.store.migrate import upgrade  # noqa: E402
 from maildesk.store.models import Contact, Ticket  # noqa: E402
-from maildesk.threader import normalize_subject  # noqa: E402
+from maildesk.tickets.threader import normalize_subject  # noqa: E402
 
 PG = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 TZ = "Europe/Madrid"

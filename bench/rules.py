@@ -20,7 +20,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from maildesk.parse import parse  # noqa: E402
+from maildesk.mail.parse import parse  # noqa: E402
 from maildesk.rules import RuleContext, evaluate, load_ruleset  # noqa: E402
 
 WORDS = ["factura", "caído", "contraseña", "outage", "refund", "pedido", "envío", "acceso",

@@ -30,9 +30,9 @@ from daemon_helpers import DaemonProcess, counts, mail, make_desk  # noqa: E402
 from dovecot import free_port  # noqa: E402
 from sqlalchemy import text  # noqa: E402
 
-from maildesk.config import load_config  # noqa: E402
-from maildesk.desk import open_desk  # noqa: E402
-from maildesk.pipeline import accept  # noqa: E402
+from maildesk.config.model import load_config  # noqa: E402
+from maildesk.pipeline.flow import accept  # noqa: E402
+from maildesk.runtime.desk import open_desk  # noqa: E402
 from maildesk.store.db import make_engine  # noqa: E402
 from maildesk.types import RawMail, Source  # noqa: E402
 

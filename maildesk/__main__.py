@@ -1,3 +1,3 @@
-from .cli import main
+from maildesk.cli.main import main
 
 main()

@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine, text
 
-from maildesk.config import Config, load_config
-from maildesk.desk import Desk, open_desk
+from maildesk.config.model import Config, load_config
+from maildesk.runtime.desk import Desk, open_desk
 from maildesk.store.db import make_engine
 from maildesk.store.migrate import upgrade
 from maildesk.store.models import Base

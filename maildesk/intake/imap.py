@@ -25,12 +25,12 @@ from imapclient import IMAPClient
 from sqlalchemy.orm import Session
 from tenacity import Retrying, retry_if_not_exception_type, wait_exponential, wait_random
 
-from ..config import ImapAccount
-from ..desk import Desk
-from ..store.db import transaction
-from ..store.models import ImapState
-from ..types import RawMail, Source
-from . import Receiver
+from maildesk.config.model import ImapAccount
+from maildesk.intake.receiver import Receiver
+from maildesk.runtime.desk import Desk
+from maildesk.store.db import transaction
+from maildesk.store.models import ImapState
+from maildesk.types import RawMail, Source
 
 log = logging.getLogger(__name__)
 

@@ -14,10 +14,10 @@ from email.policy import compat32
 from imapclient import IMAPClient
 from sqlalchemy import select
 
-from ..config import ImapAccount
-from ..desk import Desk
-from ..store.models import RawMessage
-from .imap import batches, connect
+from maildesk.config.model import ImapAccount
+from maildesk.intake.imap import batches, connect
+from maildesk.runtime.desk import Desk
+from maildesk.store.models import RawMessage
 
 CHUNK = 500  # Message-IDs per IN (...) query
 

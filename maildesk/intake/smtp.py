@@ -23,10 +23,10 @@ from typing import Any
 from aiosmtpd.lmtp import LMTP
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
-from ..config import SmtpConfig
-from ..errors import TemporaryFailure
-from ..types import RawMail, Source
-from . import Receiver
+from maildesk.config.model import SmtpConfig
+from maildesk.errors import TemporaryFailure
+from maildesk.intake.receiver import Receiver
+from maildesk.types import RawMail, Source
 
 log = logging.getLogger(__name__)
 

@@ -32,12 +32,12 @@ from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
-from ..config import DeskConfig
-from ..types import Address, Attachment, Outgoing
-from . import thread_index
+from maildesk.config.model import DeskConfig
+from maildesk.mail import thread_index
+from maildesk.types import Address, Attachment, Outgoing
 
 if TYPE_CHECKING:
-    from ..templates import TemplateStore
+    from maildesk.outbox.templates import TemplateStore
 
 REFERENCES_KEEP = 10
 HEADER_TICKET = "X-Maildesk-Ticket"

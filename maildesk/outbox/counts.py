@@ -8,9 +8,9 @@ from typing import Any
 from sqlalchemy import and_, case, func, select
 from sqlalchemy.orm import Session
 
-from ..loops import LoopLimits, RecentCounts
-from ..store.models import Outbox, Suppression
-from ..types import OutboxState
+from maildesk.mail.loops import LoopLimits, RecentCounts
+from maildesk.store.models import Outbox, Suppression
+from maildesk.types import OutboxState
 
 
 def recent_counts(session: Session, recipient: str, ticket_id: int | None, now: datetime,

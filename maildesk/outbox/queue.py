@@ -6,8 +6,8 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
-from ..store.models import Outbox
-from ..types import OutboxState, Outgoing
+from maildesk.store.models import Outbox
+from maildesk.types import OutboxState, Outgoing
 
 
 def enqueue(session: Session, outgoing: Outgoing, sender: str, now: datetime,

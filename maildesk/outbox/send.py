@@ -34,9 +34,9 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt, wait_exponential
 
-from ..config import OutboxConfig, RelayConfig
-from ..store.models import Event, Outbox
-from ..types import OutboxState
+from maildesk.config.model import OutboxConfig, RelayConfig
+from maildesk.store.models import Event, Outbox
+from maildesk.types import OutboxState
 
 log = logging.getLogger(__name__)
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import asyncio
 
-from ..desk import Desk
-from .send import run_sender
+from maildesk.outbox.send import run_sender
+from maildesk.runtime.desk import Desk
 
 
 async def outbox_worker(desk: Desk, stop: asyncio.Event) -> None:

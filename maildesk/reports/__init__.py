@@ -12,11 +12,11 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
-from .model import Report, to_dict
-from .queries import build_report, make_period
-from .render_csv import render_csv
-from .render_html import render_html
-from .render_text import render_text
+from maildesk.reports.model import Report, to_dict
+from maildesk.reports.queries import build_report, make_period
+from maildesk.reports.render_csv import render_csv
+from maildesk.reports.render_html import render_html
+from maildesk.reports.render_text import render_text
 
 FORMATS = ("text", "csv", "json", "html")
 DEFAULT_DAYS = 30

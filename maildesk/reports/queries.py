@@ -16,9 +16,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import case, false, func, select
 from sqlalchemy.orm import Session
 
-from ..store.models import Ticket
-from ..types import TicketStatus
-from .model import (
+from maildesk.reports.model import (
     AGE_BUCKETS,
     Agents,
     Backlog,
@@ -36,8 +34,10 @@ from .model import (
     SlaFigures,
     Volume,
 )
-from .recurring import recurring
-from .stats import Column, durations, group_medians, is_postgres
+from maildesk.reports.recurring import recurring
+from maildesk.reports.stats import Column, durations, group_medians, is_postgres
+from maildesk.store.models import Ticket
+from maildesk.types import TicketStatus
 
 OPEN_STATES = (TicketStatus.NEW, TicketStatus.OPEN, TicketStatus.PENDING)
 LOW_SCORE = 2

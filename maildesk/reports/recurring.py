@@ -13,10 +13,10 @@ from collections.abc import Sequence
 from sqlalchemy import distinct, func, literal, select
 from sqlalchemy.orm import Session
 
-from ..kb import STOPWORDS
-from ..store.models import Contact, Ticket
-from .model import Count, Recurring
-from .stats import Column, is_postgres
+from maildesk.kb.articles import STOPWORDS
+from maildesk.reports.model import Count, Recurring
+from maildesk.reports.stats import Column, is_postgres
+from maildesk.store.models import Contact, Ticket
 
 TOP = 10
 MIN_TERM = 4

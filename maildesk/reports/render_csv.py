@@ -10,7 +10,7 @@ import csv
 import io
 from collections.abc import Iterator
 
-from .model import Count, Durations, Report
+from maildesk.reports.model import Count, Durations, Report
 
 Row = tuple[str, str, str, object]
 

@@ -9,9 +9,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from html import escape
 
-from . import svg
-from .fmt import duration, number, percent
-from .model import Count, PersonRow, Report
+from maildesk.reports import svg
+from maildesk.reports.fmt import duration, number, percent
+from maildesk.reports.model import Count, PersonRow, Report
 
 CSS = """
 body{font:15px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;color:#222;

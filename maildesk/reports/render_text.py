@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
-from .fmt import duration, number, percent
-from .model import Count, Durations, Report
+from maildesk.reports.fmt import duration, number, percent
+from maildesk.reports.model import Count, Durations, Report
 
 WIDTH = 80
 BAR = 24

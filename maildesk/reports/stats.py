@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, Float, cast, func, select
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
-from .model import Durations
+from maildesk.reports.model import Durations
 
 Column = ColumnElement[Any] | InstrumentedAttribute[Any]  # a column or an ORM attribute
 

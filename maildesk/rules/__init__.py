@@ -8,13 +8,13 @@ Loading validates everything and raises ConfigError with every problem; evaluati
 assignment are pure functions. RulesHolder keeps the last good set for hot reload.
 """
 
-from .assign import assignee_for, choose_assignee
-from .evaluate import evaluate
-from .holder import RulesHolder
-from .load import load_ruleset, rule_files
-from .report import decision_to_dict, render_decision
-from .schema import Actions, Agent, Priorities, Rule, RuleContext, RuleSet, Team
-from .text import fold
+from maildesk.rules.assign import assignee_for, choose_assignee
+from maildesk.rules.evaluate import evaluate
+from maildesk.rules.holder import RulesHolder
+from maildesk.rules.load import load_ruleset, rule_files
+from maildesk.rules.report import decision_to_dict, render_decision
+from maildesk.rules.schema import Actions, Agent, Priorities, Rule, RuleContext, RuleSet, Team
+from maildesk.rules.text import fold
 
 __all__ = [
     "Actions", "Agent", "Priorities", "Rule", "RuleContext", "RuleSet", "RulesHolder", "Team",

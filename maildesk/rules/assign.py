@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from ..types import Assignment
-from .schema import Agent, RuleSet
+from maildesk.rules.schema import Agent, RuleSet
+from maildesk.types import Assignment
 
 
 def choose_assignee(assignment: Assignment, team_members: Sequence[Agent],

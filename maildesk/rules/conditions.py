@@ -13,11 +13,11 @@ from datetime import datetime, time
 from fnmatch import fnmatchcase
 from typing import TYPE_CHECKING, Protocol
 
-from .text import fold
+from maildesk.rules.text import fold
 
 if TYPE_CHECKING:
-    from ..types import ParsedMail
-    from .schema import RuleContext
+    from maildesk.rules.schema import RuleContext
+    from maildesk.types import ParsedMail
 
 Matched = tuple[str, ...] | None
 

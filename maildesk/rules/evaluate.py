@@ -13,11 +13,11 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from ..types import Assignment, Decision, ParsedMail, RuleHit
-from .conditions import Facts
-from .load_then import NO_ACK
-from .schema import Actions, Priorities, RuleContext, RuleSet
-from .text import fold
+from maildesk.rules.conditions import Facts
+from maildesk.rules.load_then import NO_ACK
+from maildesk.rules.schema import Actions, Priorities, RuleContext, RuleSet
+from maildesk.rules.text import fold
+from maildesk.types import Assignment, Decision, ParsedMail, RuleHit
 
 SCALARS = ("type", "queue", "assign", "ack_template", "language", "spam", "escalate", "sla")
 

@@ -10,9 +10,9 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from ..errors import ConfigError, Problem
-from .load import load_ruleset, watched_files
-from .schema import RuleSet
+from maildesk.errors import ConfigError, Problem
+from maildesk.rules.load import load_ruleset, watched_files
+from maildesk.rules.schema import RuleSet
 
 log = logging.getLogger(__name__)
 

@@ -14,12 +14,12 @@ from typing import Any
 from ruamel.yaml import YAML
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
-from ..errors import ConfigError, Problem
-from .load_people import read_customers, read_priorities, read_team
-from .load_then import Known, read_then
-from .load_when import Sources, read_when
-from .nodes import Node, Report, root
-from .schema import Rule, RuleSet
+from maildesk.errors import ConfigError, Problem
+from maildesk.rules.load_people import read_customers, read_priorities, read_team
+from maildesk.rules.load_then import Known, read_then
+from maildesk.rules.load_when import Sources, read_when
+from maildesk.rules.nodes import Node, Report, root
+from maildesk.rules.schema import Rule, RuleSet
 
 TEAM_FILE, PRIORITY_FILE, CUSTOMERS_FILE = "team.yaml", "priority.yaml", "customers.yaml"
 OWN_FILES = (TEAM_FILE, PRIORITY_FILE, CUSTOMERS_FILE)

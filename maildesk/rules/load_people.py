@@ -8,11 +8,11 @@ from __future__ import annotations
 
 from types import MappingProxyType
 
-from ..config import LANGUAGES
-from .conditions import AddressSet
-from .load_when import Sources, address_set
-from .nodes import Node, Report
-from .schema import Agent, Priorities, Team
+from maildesk.config.model import LANGUAGES
+from maildesk.rules.conditions import AddressSet
+from maildesk.rules.load_when import Sources, address_set
+from maildesk.rules.nodes import Node, Report
+from maildesk.rules.schema import Agent, Priorities, Team
 
 AGENT_KEYS = ("name", "email", "addresses", "language", "tier", "teams", "skills", "active")
 TEAM_KEYS = ("name", "tier", "members", "lead")

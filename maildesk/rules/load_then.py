@@ -10,11 +10,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from ..config import LANGUAGES
-from ..types import Assignment, TicketType
-from .load_people import agent_ref
-from .nodes import Node, Report
-from .schema import STRATEGIES, Actions, Agent, Priorities, Team
+from maildesk.config.model import LANGUAGES
+from maildesk.rules.load_people import agent_ref
+from maildesk.rules.nodes import Node, Report
+from maildesk.rules.schema import STRATEGIES, Actions, Agent, Priorities, Team
+from maildesk.types import Assignment, TicketType
 
 THEN_KEYS = ("type", "impact", "urgency", "priority", "queue", "tags", "assign", "watchers",
              "ack_template", "language", "spam", "escalate", "sla", "stop")

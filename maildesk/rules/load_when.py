@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import time
 from pathlib import Path
 
-from .conditions import (
+from maildesk.rules.conditions import (
     AddressSet,
     AllOf,
     Always,
@@ -32,8 +32,8 @@ from .conditions import (
     TicketIs,
     TimeMatches,
 )
-from .nodes import Node, Report
-from .text import fold
+from maildesk.rules.nodes import Node, Report
+from maildesk.rules.text import fold
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _HOURS = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)\s*-\s*([01]?\d|2[0-4]):([0-5]\d)$")

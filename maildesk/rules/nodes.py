@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..errors import Problem
+from maildesk.errors import Problem
 
 
 @dataclass(frozen=True, slots=True)

@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import asdict
 from typing import Any
 
-from ..types import Decision
-from .evaluate import describe_assignment
+from maildesk.rules.evaluate import describe_assignment
+from maildesk.types import Decision
 
 _FIELDS = ("type", "priority", "impact", "urgency", "queue", "tags", "assign", "watchers",
            "ack_template", "language", "spam", "escalate", "sla")

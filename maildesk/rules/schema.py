@@ -11,8 +11,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from types import MappingProxyType
 
-from ..types import Assignment, TicketType
-from .conditions import AddressSet, Condition
+from maildesk.rules.conditions import AddressSet, Condition
+from maildesk.types import Assignment, TicketType
 
 STRATEGIES = ("round-robin", "least-open", "skill")
 

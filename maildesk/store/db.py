@@ -15,7 +15,7 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
-from ..errors import TemporaryFailure
+from maildesk.errors import TemporaryFailure
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 

@@ -11,9 +11,7 @@ from sqlalchemy import Table, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from ..threader import Lookups, TicketView
-from ..types import RawMail, RawState, TicketStatus
-from .models import (
+from maildesk.store.models import (
     Contact,
     Counter,
     Event,
@@ -23,6 +21,8 @@ from .models import (
     Ticket,
     utcnow,
 )
+from maildesk.tickets.threader import Lookups, TicketView
+from maildesk.types import RawMail, RawState, TicketStatus
 
 
 def insert_ignore(session: Session, table: Table, values: dict[str, Any],

@@ -14,10 +14,10 @@ from email.message import EmailMessage
 import pytest
 from sqlalchemy import select
 
-from maildesk.desk import Desk
-from maildesk.pipeline import accept
+from maildesk.agents.tokens import agent_reply_address
+from maildesk.pipeline.flow import accept
+from maildesk.runtime.desk import Desk
 from maildesk.store.models import Article, Contact, Event, Message, Outbox, Ticket
-from maildesk.tokens import agent_reply_address
 from maildesk.types import RawMail, Source, TicketStatus
 from tests.conftest import eml
 
@@ -145,8 +145,8 @@ def test_outlook_es_pending_and_mensaje_original(desk: Desk) -> None:
 
 
 def test_after_reply_pending_is_configurable(tmp_path, db_url: str) -> None:  # noqa: ANN001
-    from maildesk.config import load_config
-    from maildesk.desk import open_desk
+    from maildesk.config.model import load_config
+    from maildesk.runtime.desk import open_desk
     from tests.conftest import write_desk
 
     config = load_config(write_desk(tmp_path / "d", db_url, '[agents]\nafter_reply = "pending"\n'))
@@ -284,8 +284,8 @@ def test_customer_hash_lines_are_plain_text(desk: Desk) -> None:
 
 @pytest.mark.parametrize("trusted", [True, False])
 def test_authentication_results(tmp_path, db_url: str, trusted: bool) -> None:  # noqa: ANN001
-    from maildesk.config import load_config
-    from maildesk.desk import open_desk
+    from maildesk.config.model import load_config
+    from maildesk.runtime.desk import open_desk
     from tests.conftest import write_desk
 
     extra = ('[agents]\ntrust_authentication_results = true\n'
@@ -377,8 +377,8 @@ def test_unverified_agent_mail_without_ticket_is_flagged(desk: Desk) -> None:
 
 
 def test_show_displays_flag(desk: Desk, capsys: pytest.CaptureFixture[str]) -> None:
-    from maildesk.commands.tickets import print_human
-    from maildesk.views import ticket_detail
+    from maildesk.cli.tickets import print_human
+    from maildesk.tickets.views import ticket_detail
 
     opened = open_ticket(desk)
     ingest(desk, agent_mail("02-gmail-reply.eml", opened, "support@acme.example"))

@@ -8,9 +8,9 @@ from email import message_from_bytes, policy
 import pytest
 from sqlalchemy import select
 
-from maildesk.cli import main
-from maildesk.desk import Desk
-from maildesk.pipeline import accept
+from maildesk.cli.main import main
+from maildesk.pipeline.flow import accept
+from maildesk.runtime.desk import Desk
 from maildesk.store.models import Event, Message, Outbox, Ticket
 from maildesk.types import RawMail, Source, TicketStatus
 from tests.conftest import eml

@@ -8,10 +8,10 @@ from email import message_from_bytes, policy
 from email.message import EmailMessage
 from typing import Any
 
-from maildesk.config import OutboxConfig, RelayConfig
-from maildesk.desk import Desk
+from maildesk.config.model import OutboxConfig, RelayConfig
 from maildesk.outbox.send import flush_once
-from maildesk.pipeline import accept
+from maildesk.pipeline.flow import accept
+from maildesk.runtime.desk import Desk
 from maildesk.types import RawMail, Source
 from tests.conftest import eml
 from tests.integration.test_outbox_delivery import Recorder, Sink, free_port

@@ -7,9 +7,9 @@ from pathlib import Path
 
 from sqlalchemy import func, select
 
-from maildesk.config import load_config
-from maildesk.desk import Desk, open_desk
-from maildesk.pipeline import accept
+from maildesk.config.model import load_config
+from maildesk.pipeline.flow import accept
+from maildesk.runtime.desk import Desk, open_desk
 from maildesk.store.models import Outbox
 from maildesk.types import OutboxState, RawMail, Source
 from tests.conftest import write_desk

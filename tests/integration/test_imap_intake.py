@@ -12,11 +12,11 @@ from daemon_helpers import counts, mail, maildesk, make_desk, wait_until
 from dovecot import DOVECOT, PASSWORD, USER, Dovecot, start_dovecot
 from imapclient import IMAPClient
 
-from maildesk.config import load_config
-from maildesk.desk import Desk, open_desk
-from maildesk.intake import Receiver
+from maildesk.config.model import load_config
 from maildesk.intake.imap import PROCESSED_FLAG, Cursor, Poller, fetch_once, save_cursor
+from maildesk.intake.receiver import Receiver
 from maildesk.intake.reconcile import reconcile
+from maildesk.runtime.desk import Desk, open_desk
 
 pytestmark = [pytest.mark.dovecot,
               pytest.mark.skipif(not Path(DOVECOT).exists(), reason="no dovecot binary")]

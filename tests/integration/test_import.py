@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from maildesk.desk import Desk
-from maildesk.importer import MARKER_FILE, import_path, mail_date
+from maildesk.intake.importer import MARKER_FILE, import_path, mail_date
+from maildesk.runtime.desk import Desk
 from maildesk.store.models import Message, Outbox, RawMessage, Ticket
 from tests.conftest import eml, write_desk
 

@@ -7,8 +7,8 @@ from email.message import EmailMessage
 
 from sqlalchemy import func, select
 
-from maildesk.desk import Desk
-from maildesk.pipeline import accept, retry_quarantined
+from maildesk.pipeline.flow import accept, retry_quarantined
+from maildesk.runtime.desk import Desk
 from maildesk.store.models import Event, Message, Outbox, RawMessage, Suppression, Ticket
 from maildesk.store.queries import add_thread_keys
 from maildesk.types import OutboxState, RawMail, Source, ThreadMethod, TicketStatus

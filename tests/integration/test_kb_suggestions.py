@@ -8,9 +8,9 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from maildesk.config import load_config
-from maildesk.desk import open_desk
-from maildesk.pipeline import accept
+from maildesk.config.model import load_config
+from maildesk.pipeline.flow import accept
+from maildesk.runtime.desk import open_desk
 from maildesk.store.models import Article, Outbox
 from maildesk.types import RawMail, Source
 from tests.conftest import write_desk

@@ -17,15 +17,15 @@ from aiosmtpd.controller import Controller
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from maildesk.config import DeskConfig, OutboxConfig, RelayConfig
-from maildesk.loops import LoopLimits
+from maildesk.config.model import DeskConfig, OutboxConfig, RelayConfig
+from maildesk.mail.loops import LoopLimits
 from maildesk.outbox.compose import Thread, compose_template
 from maildesk.outbox.context import AckContext
 from maildesk.outbox.counts import recent_counts, suppress
 from maildesk.outbox.queue import enqueue
 from maildesk.outbox.send import claim, flush_once, run_sender
+from maildesk.outbox.templates import TemplateStore
 from maildesk.store.models import Contact, Event, Outbox, Ticket
-from maildesk.templates import TemplateStore
 from maildesk.types import Address
 from tests.conftest import SinkRecorder as Recorder
 

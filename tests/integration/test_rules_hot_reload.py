@@ -5,8 +5,8 @@ from __future__ import annotations
 import os
 import time
 
-from maildesk.daemon import reload_if_changed
-from maildesk.desk import Desk
+from maildesk.runtime.daemon import reload_if_changed
+from maildesk.runtime.desk import Desk
 
 RULE = """- name: printers go to hardware
   when: {subject: {contains: ["impresora"]}}

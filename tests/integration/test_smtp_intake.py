@@ -13,10 +13,11 @@ import pytest
 from daemon_helpers import LoopThread, counts, mail, make_desk
 from sqlalchemy import select
 
-from maildesk.config import MetricsConfig, load_config
-from maildesk.desk import Desk, open_desk
-from maildesk.intake import Receiver, smtp
-from maildesk.metrics import Metrics
+from maildesk.config.model import MetricsConfig, load_config
+from maildesk.intake import smtp
+from maildesk.intake.receiver import Receiver
+from maildesk.runtime.desk import Desk, open_desk
+from maildesk.runtime.metrics import Metrics
 from maildesk.store.db import make_engine, make_sessionmaker
 from maildesk.store.models import RawMessage
 from maildesk.types import RawMail, Source

@@ -19,13 +19,13 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from maildesk.desk import Desk
-from maildesk.links import STATUS, SURVEY, status_link
+from maildesk.agents.tokens import sign_link
+from maildesk.runtime.desk import Desk
 from maildesk.store.models import Event, Message, Ticket
-from maildesk.tokens import sign_link
+from maildesk.tickets.links import STATUS, SURVEY, status_link
+from maildesk.tickets.views import ticket_detail
 from maildesk.types import AuthorKind, Direction, TicketStatus
-from maildesk.views import ticket_detail
-from maildesk.web import start
+from maildesk.web.app import start
 from tests.integration.test_tick import (
     madrid,
     mail,
@@ -110,7 +110,7 @@ def test_a_numeric_reply_records_the_score_without_reopening(web_desk: Desk) -> 
             "On Tue, 25 Nov 2025 Acme Support wrote:\n> Your request is closed.\n")
     data = mail(f"Re: [{ref}] Invoice 2025-113 is wrong", body, in_reply_to=first)
     web_desk.clock = lambda: madrid(2025, 11, 25, 11, 0)
-    from maildesk.pipeline import accept
+    from maildesk.pipeline.flow import accept
     from maildesk.types import RawMail, Source
 
     outcome = accept(web_desk, RawMail(data, Source.PIPE)).outcome

@@ -22,12 +22,12 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import func, select
 
-from maildesk import lifecycle
-from maildesk.config import load_config
-from maildesk.desk import Desk, open_desk
-from maildesk.pipeline import accept
-from maildesk.scheduler import TickResult, tick
+from maildesk.config.model import load_config
+from maildesk.pipeline.flow import accept
+from maildesk.runtime.desk import Desk, open_desk
+from maildesk.sla.scheduler import TickResult, tick
 from maildesk.store.models import Event, Outbox, Ticket, TimerMark
+from maildesk.tickets import lifecycle
 from maildesk.types import RawMail, Source, TicketStatus
 from tests.conftest import REPO, write_desk
 

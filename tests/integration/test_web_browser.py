@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from maildesk.desk import Desk
-from maildesk.links import status_link
+from maildesk.runtime.desk import Desk
+from maildesk.tickets.links import status_link
 from tests.integration.test_survey import WEB, closed_ticket, local, serving, survey_urls
 from tests.integration.test_tick import make_desk, ticket
 
@@ -46,7 +46,7 @@ def spanish_desk(tmp_path: Path, db_url: str) -> Iterator[Desk]:
 def spanish_closed_ticket(desk: Desk) -> str:
     ref, _ = closed_ticket(desk)
     with desk.sessions.begin() as session:
-        from maildesk.tickets import find_ticket_by_ref
+        from maildesk.tickets.operations import find_ticket_by_ref
 
         row = find_ticket_by_ref(session, ref)
         assert row is not None

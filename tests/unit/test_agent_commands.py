@@ -4,13 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from maildesk.agent_commands import (
-    CommandName,
-    describe,
-    find_agent,
-    interpret,
-    parse_commands,
-)
+from maildesk.agents.commands import CommandName, describe, find_agent, interpret, parse_commands
 from maildesk.rules.schema import Agent, RuleSet, Team
 from maildesk.types import TicketStatus, TicketType
 

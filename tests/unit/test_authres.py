@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from maildesk.authres import authenticated, parse, passes_for, trusted_results
+from maildesk.mail.authres import authenticated, parse, passes_for, trusted_results
 
 MX = "mx.acme.example"
 FULL = (f"{MX}; dkim=pass (2048-bit key; secure) header.d=example.com header.i=@example.com "

@@ -7,12 +7,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from maildesk.calendar import (
-    ALWAYS_OPEN,
-    BusinessCalendar,
-    parse_span,
-    public_holidays,
-)
+from maildesk.sla.calendar import ALWAYS_OPEN, BusinessCalendar, parse_span, public_holidays
 
 MADRID = ZoneInfo("Europe/Madrid")
 H = timedelta(hours=1)

@@ -10,8 +10,8 @@ from email.message import EmailMessage
 
 import pytest
 
-from maildesk.config import DeskConfig
-from maildesk.outbox import thread_index
+from maildesk.config.model import DeskConfig
+from maildesk.mail import thread_index
 from maildesk.outbox.compose import (
     AutoSubmitted,
     Thread,

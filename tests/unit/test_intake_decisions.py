@@ -5,14 +5,14 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from maildesk.commands.status import is_up
-from maildesk.config import Config, SmtpConfig
-from maildesk.daemon import needs_restart
+from maildesk.cli.status import is_up
+from maildesk.config.model import Config, SmtpConfig
 from maildesk.intake import imap, smtp
 from maildesk.intake.reconcile import compare, header_message_id
-from maildesk.metrics import Metrics
-from maildesk.pipeline import Accepted
-from maildesk.stages import Outcome
+from maildesk.pipeline.flow import Accepted
+from maildesk.pipeline.item import Outcome
+from maildesk.runtime.daemon import needs_restart
+from maildesk.runtime.metrics import Metrics
 from maildesk.store.models import DaemonStatus
 
 DESK = ("support@acme.example", "soporte@acme.example")

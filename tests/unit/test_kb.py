@@ -8,8 +8,8 @@ import pytest
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
-from maildesk import kb
-from maildesk.config import KbConfig
+from maildesk.config.model import KbConfig
+from maildesk.kb import articles as kb
 from maildesk.store.models import Article, Contact, Message, Ticket
 
 NOW = datetime(2024, 3, 4, 10, 0, tzinfo=UTC)

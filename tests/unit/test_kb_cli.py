@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy.orm import Session
 
-from maildesk.cli import main
+from maildesk.cli.main import main
 from maildesk.store.db import make_engine
 from maildesk.store.models import Article
 from tests.conftest import write_desk

@@ -7,15 +7,15 @@ from pathlib import Path
 
 import pytest
 
-from maildesk.config import DeskConfig, LoopsConfig
-from maildesk.loops import (
+from maildesk.config.model import DeskConfig, LoopsConfig
+from maildesk.mail.loops import (
     LoopLimits,
     RecentCounts,
     is_automatic,
     is_own_mail,
     may_send_automatic,
 )
-from maildesk.parse import parse
+from maildesk.mail.parse import parse
 from maildesk.types import Address, ParsedMail
 
 MAIL = Path(__file__).resolve().parents[1] / "mail"

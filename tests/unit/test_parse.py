@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from maildesk.errors import PermanentFailure
-from maildesk.mime import decode_bytes, msg_ids, safe_filename, thread_index
-from maildesk.parse import parse
+from maildesk.mail.mime import decode_bytes, msg_ids, safe_filename, thread_index
+from maildesk.mail.parse import parse
 from maildesk.types import Address
 
 MAIL_DIR = Path(__file__).parent.parent / "mail"

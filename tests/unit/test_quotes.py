@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from maildesk.parse import parse
-from maildesk.quotes import cut_history, split_forward, strip_reply
+from maildesk.mail.parse import parse
+from maildesk.mail.quotes import cut_history, split_forward, strip_reply
 from tests.conftest import eml
 
 CASES = {

@@ -33,7 +33,7 @@ from maildesk.reports import build, render
 from maildesk.reports.model import Count
 from maildesk.reports.queries import build_report, make_period
 from maildesk.store.models import Contact, Ticket
-from maildesk.threader import normalize_subject
+from maildesk.tickets.threader import normalize_subject
 
 NOW = datetime(2024, 3, 11, 12, 0, tzinfo=UTC)
 TZ = "Europe/Madrid"

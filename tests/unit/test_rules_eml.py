@@ -10,7 +10,7 @@ import pytest
 from maildesk.rules import RuleContext, evaluate, load_ruleset
 from maildesk.types import TicketType
 
-parse = pytest.importorskip("maildesk.parse").parse
+parse = pytest.importorskip("maildesk.mail.parse").parse
 MAIL = Path(__file__).resolve().parents[1] / "mail"
 SKELETON = Path(__file__).resolve().parents[2] / "maildesk/skeleton/rules"
 TUESDAY_NOON = datetime(2024, 5, 7, 10, 0, tzinfo=UTC)

@@ -8,14 +8,16 @@ import shutil
 from datetime import UTC, datetime
 from pathlib import Path
 
-from maildesk.config import Config
+from maildesk.config.model import Config
 from maildesk.rules import (
     RuleContext,
-    commands,
     decision_to_dict,
     evaluate,
     load_ruleset,
     render_decision,
+)
+from maildesk.rules import (
+    check as commands,
 )
 from maildesk.types import Address, Decision, ParsedMail
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from maildesk.satisfaction import parse_score
+from maildesk.tickets.satisfaction import parse_score
 
 
 @pytest.mark.parametrize(("text", "expected"), [

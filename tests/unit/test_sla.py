@@ -10,9 +10,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from maildesk.calendar import BusinessCalendar
 from maildesk.errors import ConfigError
-from maildesk.sla import (
+from maildesk.sla.calendar import BusinessCalendar
+from maildesk.sla.model import (
     BusinessDuration,
     SlaSettings,
     TicketView,

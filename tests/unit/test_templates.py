@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from maildesk.outbox.context import BUILTIN_TEMPLATES, AckContext, UpdateContext, samples
-from maildesk.templates import TemplateRenderError, TemplateStore
+from maildesk.outbox.templates import TemplateRenderError, TemplateStore
 
 ROOT = Path(__file__).resolve().parents[2]
 GLOBALS = {"desk_name": "Acme Support", "desk_address": "support@acme.example"}

@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from maildesk.threader import (
+from maildesk.tickets.threader import (
     Lookups,
     Policy,
     TicketView,

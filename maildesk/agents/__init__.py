@@ -1,0 +1,1 @@
+"""Agents by mail: #commands, identity, the actions they drive, signed reply tokens."""

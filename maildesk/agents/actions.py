@@ -1,0 +1,206 @@
+"""What an agent does to a ticket: answer, note, status, assignment, tags, #kb.
+
+One code path for both ways an agent works: a mail from their client (stages/agent.py)
+and the admin CLI (`maildesk tickets reply|note|close|assign`). The plan is checked in
+full before this module runs (agent_commands.interpret), so here every step applies.
+
+The agent's own mail is stored *internal*: the customer receives the desk's `update`
+mail instead (sent from the desk address under the agent's name), which is the public
+message that later mail threads to. Only the text below the commands, without quoted
+history, ever reaches a template, and only through UpdateContext.agent_text; a note's
+text is never passed to any customer template.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from maildesk.agents.commands import Plan, describe
+from maildesk.kb import articles as kb
+from maildesk.outbox import letters as outbound
+from maildesk.outbox.compose import Thread
+from maildesk.outbox.context import CommandErrorContext, ConfirmContext, UpdateContext
+from maildesk.rules.schema import Agent
+from maildesk.runtime.desk import Desk
+from maildesk.store.models import Contact, Message, Ticket
+from maildesk.store.queries import log_event
+from maildesk.tickets import lifecycle
+from maildesk.tickets import operations as tickets
+from maildesk.types import (
+    Address,
+    AuthorKind,
+    Direction,
+    ParsedMail,
+    ThreadMatch,
+    ThreadMethod,
+    TicketStatus,
+)
+
+ADMIN = Agent(name="", email="admin")  # the CLI acting without --as
+
+
+@dataclass(frozen=True, slots=True)
+class Work:
+    """One agent action on one ticket: who, the mail (real or made up by the CLI), when."""
+
+    agent: Agent
+    mail: ParsedMail
+    now: datetime
+    raw_id: int | None = None
+    match: ThreadMatch = ThreadMatch(None, ThreadMethod.HEADERS)
+
+
+def cli_mail(agent: Agent, ticket: Ticket, text: str) -> ParsedMail:
+    """A stand-in for the mail an agent would have written, for CLI actions."""
+    return ParsedMail(message_id=None, subject=ticket.subject,
+                      from_addr=Address(agent.email, agent.name), text=text)
+
+
+def from_name(desk: Desk, agent: Agent) -> str:
+    """"Ana García — Acme Support": the customer sees who answered, from the desk."""
+    return f"{agent.name} — {desk.config.desk.name}" if agent.name else desk.config.desk.name
+
+
+def after_reply(desk: Desk, plan: Plan) -> TicketStatus:
+    """An explicit status command wins; else [agents] after_reply (open or pending)."""
+    return plan.status or TicketStatus(desk.config.agents.status_after_reply)
+
+
+def check(session: Session, ticket: Ticket, plan: Plan, body: str) -> tuple[str, ...]:
+    """What only the database can tell: #kb without text needs an earlier answer."""
+    if plan.kb and not body.strip() and kb.last_agent_answer(session, ticket) is None:
+        return ("#kb: no answer to document yet (write it below the commands)",)
+    return ()
+
+
+def execute(desk: Desk, session: Session, ticket: Ticket, work: Work, plan: Plan,
+            body: str) -> tuple[str, ...]:
+    """Apply a checked plan and, unless it is a note, send `body` to the customer."""
+    actor = work.agent.email
+    _store(session, desk, ticket, work, body, plan)
+    _reassign(desk, session, ticket, plan, actor, work.now)
+    _classify(desk, session, ticket, plan, actor, work.now)
+    done = list(describe(plan, {a.email: a.name for a in desk.rules.ruleset.agents.values()}))
+    if body and not plan.note:
+        _answer(desk, session, ticket, work, body, plan)
+        done.insert(0, "answer sent to the customer")
+    elif plan.status is not None:
+        lifecycle.change_status(desk, session, ticket, plan.status, actor=actor, now=work.now,
+                                reason="agent command", agent_name=work.agent.name)
+    if plan.escalate and not tickets.escalate(session, ticket, desk.rules.ruleset, actor=actor,
+                                              now=work.now, reason="escalated by agent"):
+        done[done.index("escalated to the next tier")] = "not escalated: already at the top tier"
+    return tuple(done)
+
+
+def _store(session: Session, desk: Desk, ticket: Ticket, work: Work, body: str,
+           plan: Plan) -> Message | None:
+    """Keep what the agent wrote (internal), draft #kb from it, log the action."""
+    message = None
+    if work.raw_id is not None or body.strip():  # a CLI command without text: event only
+        message = tickets.add_message(
+            session, ticket, work.mail, raw_id=work.raw_id, direction=Direction.IN,
+            kind=AuthorKind.NOTE if plan.note else AuthorKind.AGENT, match=work.match,
+            now=work.now, attachments_root=desk.attachments_root, agent=work.agent.email,
+            text=body)
+        message.internal = True  # the customer gets the desk's update mail, not this one
+    if plan.kb:
+        source = message if body.strip() else kb.last_agent_answer(session, ticket)
+        if source is not None:
+            kb.draft_from_ticket(session, ticket, source, work.now)
+    log_event(session, ticket.id, work.agent.email, "note" if plan.note else "agent-mail",
+              {"message_id": work.mail.message_id, "commands": list(describe(plan))}, at=work.now)
+    return message
+
+
+def _reassign(desk: Desk, session: Session, ticket: Ticket, plan: Plan, actor: str,
+              now: datetime) -> None:
+    if plan.agent:
+        tickets.assign(session, ticket, agent=plan.agent, team=None, actor=actor, now=now,
+                       reason="assigned by agent")
+    if plan.team:
+        team = desk.rules.ruleset.team(plan.team)
+        tickets.assign(session, ticket, agent=None, team=plan.team, actor=actor, now=now,
+                       reason="handed to the team by agent", tier=team.tier if team else None)
+
+
+def _classify(desk: Desk, session: Session, ticket: Ticket, plan: Plan, actor: str,
+              now: datetime) -> None:
+    if plan.priority:
+        tickets.change_priority(session, ticket, plan.priority, desk.sla, actor=actor, now=now,
+                                reason="agent command")
+    if plan.type and plan.type != ticket.type:
+        log_event(session, ticket.id, actor, "type", {"from": ticket.type, "to": plan.type},
+                  at=now)
+        ticket.type = str(plan.type)
+    new_tags = sorted(set(plan.tags) - set(ticket.tags or []))
+    if new_tags:
+        ticket.tags = sorted(set(ticket.tags or []) | set(new_tags))
+        log_event(session, ticket.id, actor, "tags", {"added": new_tags}, at=now)
+
+
+def _answer(desk: Desk, session: Session, ticket: Ticket, work: Work, body: str,
+            plan: Plan) -> None:
+    """The customer's mail, then the status: closing sends its own closure mail after."""
+    customer = session.get(Contact, ticket.customer_id)
+    assert customer is not None
+    old, target = TicketStatus(ticket.status), after_reply(desk, plan)
+    notice = "" if target == TicketStatus.CLOSED else lifecycle.customer_notice(old, target)
+    context = UpdateContext(ticket_ref=ticket.ref, subject=ticket.subject, agent_text=body,
+                            agent_name=work.agent.name or desk.config.desk.name,
+                            customer_name=customer.name, status=notice)
+    files = tuple(a for a in work.mail.attachments if not a.inline)
+    letter = outbound.customer_letter(desk, ticket, customer.email, "update", context,
+                                      from_name=from_name(desk, work.agent), attachments=files)
+    outbound.send(desk, session, ticket, letter, work.now, thread=customer_thread(session, ticket))
+    lifecycle.record_first_response(desk, ticket, work.now)
+    lifecycle.change_status(desk, session, ticket, target, actor=work.agent.email,
+                            now=work.now, reason="agent replied",
+                            notify=target == TicketStatus.CLOSED, agent_name=work.agent.name)
+
+
+def customer_thread(session: Session, ticket: Ticket) -> Thread:
+    """Answer the customer's latest mail, so their client threads it under what they wrote."""
+    latest = session.execute(
+        select(Message.message_id).where(
+            Message.ticket_id == ticket.id, Message.direction == Direction.IN,
+            Message.kind == AuthorKind.CUSTOMER, Message.internal.is_(False),
+            Message.flagged.is_(False), Message.message_id.is_not(None))
+        .order_by(Message.created_at.desc(), Message.id.desc()).limit(1)).scalar_one_or_none()
+    return outbound.conversation(session, ticket, reply_to=latest)
+
+
+def tell_agent(desk: Desk, session: Session, ticket: Ticket, work: Work, template: str,
+               context: object) -> None:
+    """A confirmation or an error to the agent, as a reply to what they sent."""
+    thread = outbound.conversation(session, ticket, reply_to=work.mail.message_id)
+    for letter in outbound.agent_letters(desk, ticket, [work.agent.email], template,
+                                         lambda _agent: context):
+        outbound.send(desk, session, ticket, letter, work.now, thread=thread)
+
+
+def confirm(desk: Desk, session: Session, ticket: Ticket, work: Work,
+            applied: Sequence[str]) -> None:
+    tell_agent(desk, session, ticket, work, "confirm",
+               ConfirmContext(ticket.ref, ticket.subject, tuple(applied), work.agent.name))
+
+
+def reject(desk: Desk, session: Session, ticket: Ticket, work: Work, errors: Sequence[str],
+           lines: Sequence[str]) -> None:
+    """Nothing applied, nothing to the customer: keep the mail internal and tell the agent."""
+    message = tickets.add_message(session, ticket, work.mail, raw_id=work.raw_id,
+                                  direction=Direction.IN, kind=AuthorKind.AGENT,
+                                  match=work.match, now=work.now,
+                                  attachments_root=desk.attachments_root,
+                                  agent=work.agent.email)
+    message.internal = True
+    log_event(session, ticket.id, work.agent.email, "commands-rejected",
+              {"errors": list(errors), "lines": list(lines)}, "; ".join(errors), at=work.now)
+    tell_agent(desk, session, ticket, work, "command_error",
+               CommandErrorContext(tuple(errors), ticket.ref, ticket.subject, work.agent.name,
+                                   "\n".join(lines)))

@@ -1,0 +1,258 @@
+"""Pure: the `#commands` at the top of an agent's mail -> a Plan of what to change.
+
+Commands stand on their own lines before any other text; the first other line ends
+them, so a `#` further down is plain text. Each has an English and a Spanish name
+(docs/agents.md lists them). Everything is checked before anything is applied: one bad
+line rejects the whole mail, so an agent never gets half of what they asked for.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+from enum import StrEnum
+
+from maildesk.rules import RuleSet
+from maildesk.rules.schema import Agent
+from maildesk.types import TicketStatus, TicketType
+
+
+class CommandName(StrEnum):
+    NOTE = "note"
+    CLOSE = "close"
+    RESOLVE = "resolve"
+    PENDING = "pending"
+    REOPEN = "reopen"
+    ASSIGN = "assign"
+    PRIORITY = "priority"
+    TYPE = "type"
+    ESCALATE = "escalate"
+    TAG = "tag"
+    KB = "kb"
+
+
+ALIASES: dict[str, CommandName] = {
+    **{name.value: name for name in CommandName},
+    "nota": CommandName.NOTE, "cerrar": CommandName.CLOSE, "resolver": CommandName.RESOLVE,
+    "pendiente": CommandName.PENDING, "reabrir": CommandName.REOPEN,
+    "asignar": CommandName.ASSIGN, "prioridad": CommandName.PRIORITY,
+    "tipo": CommandName.TYPE, "escalar": CommandName.ESCALATE, "etiqueta": CommandName.TAG,
+}
+TYPE_ALIASES: dict[str, TicketType] = {
+    "incident": TicketType.INCIDENT, "incidencia": TicketType.INCIDENT,
+    "incidente": TicketType.INCIDENT, "question": TicketType.QUESTION,
+    "pregunta": TicketType.QUESTION, "consulta": TicketType.QUESTION,
+    "request": TicketType.REQUEST, "solicitud": TicketType.REQUEST,
+    "peticion": TicketType.REQUEST,
+}
+STATUS_OF: dict[CommandName, TicketStatus] = {
+    CommandName.CLOSE: TicketStatus.CLOSED, CommandName.RESOLVE: TicketStatus.RESOLVED,
+    CommandName.PENDING: TicketStatus.PENDING, CommandName.REOPEN: TicketStatus.OPEN,
+}
+WITH_ARGUMENT = frozenset({CommandName.ASSIGN, CommandName.PRIORITY, CommandName.TYPE,
+                           CommandName.TAG})
+TEAM_PREFIXES = ("team:", "equipo:")
+_LINE = re.compile(r"^\s*#([^\W\d_][\w-]*)(?:[ \t]+(.*?))?\s*$")
+_TAG = re.compile(r"^[\w][\w.-]{0,63}$")
+
+
+@dataclass(frozen=True, slots=True)
+class Command:
+    name: CommandName
+    argument: str = ""
+    line: str = ""  # as the agent wrote it, for error messages
+
+
+@dataclass(frozen=True, slots=True)
+class CommandBlock:
+    """What the top of a mail said: commands, what was wrong, and the text after them."""
+
+    commands: tuple[Command, ...] = ()
+    errors: tuple[str, ...] = ()
+    body: str = ""
+    lines: tuple[str, ...] = ()  # the command lines as written
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    """Every change one mail (or one CLI call) asks for; None/False/() leaves it alone."""
+
+    note: bool = False
+    status: TicketStatus | None = None
+    agent: str | None = None  # assign to this agent (primary e-mail)
+    team: str | None = None  # or hand over to this team, unassigned
+    priority: str | None = None
+    type: TicketType | None = None
+    escalate: bool = False
+    tags: tuple[str, ...] = ()
+    kb: bool = False
+    errors: tuple[str, ...] = field(default=())
+
+    @property
+    def changes_something(self) -> bool:
+        return any((self.status, self.agent, self.team, self.priority, self.type,
+                    self.escalate, self.tags, self.kb))
+
+
+def fold(value: str) -> str:
+    decomposed = unicodedata.normalize("NFKD", value)
+    return "".join(c for c in decomposed if not unicodedata.combining(c)).casefold().strip()
+
+
+def parse_commands(text: str) -> CommandBlock:
+    """Split the command lines off the top of `text` and read them."""
+    lines = text.replace("\r\n", "\n").split("\n")
+    commands: list[Command] = []
+    written: list[str] = []
+    errors: list[str] = []
+    index = 0
+    while index < len(lines):
+        line = lines[index]
+        match = _LINE.match(line)
+        if not line.strip() or match:
+            if match:
+                written.append(line.strip())
+                _read_line(match, line.strip(), commands, errors)
+            index += 1
+            continue
+        break
+    if not written:
+        return CommandBlock(body=text.strip())
+    return CommandBlock(tuple(commands), tuple(errors), "\n".join(lines[index:]).strip(),
+                        tuple(written))
+
+
+def _read_line(match: re.Match[str], line: str, commands: list[Command],
+               errors: list[str]) -> None:
+    name = ALIASES.get(fold(match.group(1)))
+    argument = (match.group(2) or "").strip()
+    if name is None:
+        errors.append(f"unknown command: {line}")
+    elif name in WITH_ARGUMENT and not argument:
+        errors.append(f"{line}: needs a value (#{name} …)")
+    elif name not in WITH_ARGUMENT and argument:
+        errors.append(f"{line}: #{name} takes no value")
+    else:
+        commands.append(Command(name, argument, line))
+
+
+def find_agent(ruleset: RuleSet, who: str) -> Agent | None:
+    """An agent by any e-mail address, full name, or a first name only one agent has."""
+    by_address = ruleset.agent_for(who)
+    if by_address is not None:
+        return by_address
+    wanted = fold(who)
+    agents = list(ruleset.agents.values())
+    exact = [a for a in agents if fold(a.name) == wanted]
+    first = [a for a in agents if fold(a.name).split()[:1] == [wanted]]
+    found = exact or first
+    return found[0] if len(found) == 1 else None
+
+
+def plan(commands: Sequence[Command], ruleset: RuleSet) -> Plan:
+    """Check every command against the rule set and gather them into one Plan."""
+    values: dict[str, object] = {}
+    errors: list[str] = []
+    tags: list[str] = []
+    for command in commands:
+        error = _gather(command, ruleset, values, tags)
+        if error:
+            errors.append(f"{command.line or '#' + command.name}: {error}")
+    return Plan(tags=tuple(dict.fromkeys(tags)), errors=tuple(errors), **values)  # type: ignore[arg-type]
+
+
+def _gather(command: Command, ruleset: RuleSet, values: dict[str, object],
+            tags: list[str]) -> str | None:
+    name, argument = command.name, command.argument
+    if name in STATUS_OF:
+        return _set_once(values, "status", STATUS_OF[name], "conflicts with another status")
+    if name is CommandName.ASSIGN:
+        return _assign(argument, ruleset, values)
+    if name is CommandName.PRIORITY:
+        levels = ruleset.priorities.levels
+        level = argument.upper()
+        if level not in levels:
+            return f"unknown priority (use one of {', '.join(levels)})"
+        return _set_once(values, "priority", level, "two different priorities")
+    if name is CommandName.TYPE:
+        kind = TYPE_ALIASES.get(fold(argument))
+        if kind is None:
+            return "unknown type (use incident, question or request)"
+        return _set_once(values, "type", kind, "two different types")
+    if name is CommandName.TAG:
+        if not _TAG.match(argument):
+            return "a tag is one word (letters, digits, . _ -)"
+        tags.append(argument.lower())
+        return None
+    values[{CommandName.NOTE: "note", CommandName.ESCALATE: "escalate",
+            CommandName.KB: "kb"}[name]] = True
+    return None
+
+
+def _set_once(values: dict[str, object], key: str, value: object, conflict: str) -> str | None:
+    if key in values and values[key] != value:
+        return conflict
+    values[key] = value
+    return None
+
+
+def _assign(argument: str, ruleset: RuleSet, values: dict[str, object]) -> str | None:
+    lowered = argument.lower()
+    prefix = next((p for p in TEAM_PREFIXES if lowered.startswith(p)), None)
+    if prefix is not None:
+        team = argument[len(prefix):].strip()
+        if ruleset.team(team) is None:
+            return f"unknown team {team!r} (teams: {', '.join(ruleset.teams) or 'none'})"
+        if "agent" in values:
+            return "assign to an agent or a team, not both"
+        return _set_once(values, "team", team, "two different teams")
+    agent = find_agent(ruleset, argument)
+    if agent is None:
+        return f"no agent {argument!r} (use an agent's e-mail or full name, or team:NAME)"
+    if "team" in values:
+        return "assign to an agent or a team, not both"
+    return _set_once(values, "agent", agent.email, "two different agents")
+
+
+def interpret(text: str, ruleset: RuleSet) -> tuple[CommandBlock, Plan]:
+    """parse_commands then plan: the block (with its body) and the plan with every error."""
+    block = parse_commands(text)
+    checked = plan(block.commands, ruleset)
+    errors = block.errors + checked.errors + body_errors(checked, block.body)
+    return block, replace(checked, errors=errors)
+
+
+def body_errors(result: Plan, body: str) -> tuple[str, ...]:
+    """What the plan cannot do with this text: an empty note, a note as the solution."""
+    errors = []
+    if result.note and not body.strip():
+        errors.append("#note: the note is empty (write it below the commands)")
+    if result.note and result.kb:
+        errors.append("#kb: an internal note cannot be the documented solution")
+    return tuple(errors)
+
+
+def describe(result: Plan, agent_names: dict[str, str] | None = None) -> tuple[str, ...]:
+    """Human lines for the confirmation mail: what the plan did."""
+    names = agent_names or {}
+    lines = []
+    if result.note:
+        lines.append("internal note added (not sent to the customer)")
+    if result.status:
+        lines.append(f"status: {result.status}")
+    if result.agent:
+        lines.append(f"assignee: {names.get(result.agent, result.agent)}")
+    if result.team:
+        lines.append(f"team: {result.team} (unassigned)")
+    if result.priority:
+        lines.append(f"priority: {result.priority}")
+    if result.type:
+        lines.append(f"type: {result.type}")
+    if result.escalate:
+        lines.append("escalated to the next tier")
+    lines.extend(f"tag: {tag}" for tag in result.tags)
+    if result.kb:
+        lines.append("knowledge base draft made from this answer")
+    return tuple(lines)

@@ -1,0 +1,48 @@
+"""`maildesk rules check` and `maildesk rules test MESSAGE.eml [--json]`."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from maildesk.cli.common import config_from
+from maildesk.errors import ConfigError
+from maildesk.rules.check import check_command, test_command
+from maildesk.runtime.desk import load_templates
+from maildesk.sla.model import load_sla
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    parser = sub.add_parser("rules", help="validate rules or try them on a message")
+    actions = parser.add_subparsers(dest="rules_command", required=True)
+    actions.add_parser("check", help="validate rules/*.yaml").set_defaults(handler=run_check)
+    test = actions.add_parser("test", help="dry run: which rules a message hits")
+    test.add_argument("message", type=Path)
+    test.add_argument("--json", action="store_true")
+    test.add_argument("--follow-up", action="store_true", help="treat it as a reply")
+    test.set_defaults(handler=run_test)
+
+
+def _known(config) -> tuple[set[str] | None, set[str] | None]:  # type: ignore[no-untyped-def]
+    try:
+        templates = set(load_templates(config).names()) | {"none"}
+    except ConfigError:
+        templates = None
+    try:
+        policies = set(load_sla(config.rules_dir, config.desk.timezone).policies)
+    except ConfigError:
+        policies = None
+    return templates, policies
+
+
+def run_check(args: argparse.Namespace) -> int:
+    config = config_from(args)
+    templates, policies = _known(config)
+    return check_command(config, templates=templates, sla_policies=policies)
+
+
+def run_test(args: argparse.Namespace) -> int:
+    config = config_from(args)
+    templates, _ = _known(config)
+    return test_command(config, args.message, args.json, follow_up=args.follow_up,
+                        templates=templates)

@@ -1,0 +1,85 @@
+"""`maildesk status`: is a daemon up, what came in, what is in quarantine, last error.
+
+A daemon counts as up when its heartbeat is younger than two heartbeat intervals.
+Exit 0 when at least one daemon is up, 3 otherwise (as `systemctl status` does).
+"""
+
+from __future__ import annotations
+
+import argparse
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import func, select
+
+from maildesk.cli.common import desk_from, print_json
+from maildesk.store.models import DaemonStatus, RawMessage
+from maildesk.types import RawState
+
+EX_NOT_RUNNING = 3
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    parser = sub.add_parser("status", help="daemon heartbeat, intake counts, quarantine")
+    parser.add_argument("--json", action="store_true")
+    parser.set_defaults(handler=run)
+
+
+def is_up(row: DaemonStatus, now: datetime) -> bool:
+    """Pure: running, and heard from within two heartbeat intervals."""
+    interval = float((row.stats or {}).get("interval", 10))
+    return ((row.stats or {}).get("state") != "stopped"
+            and now - row.heartbeat_at <= timedelta(seconds=2 * interval))
+
+
+def gather(desk) -> dict[str, Any]:  # type: ignore[no-untyped-def]
+    now = desk.clock()
+    with desk.sessions() as session:
+        daemons = session.execute(select(DaemonStatus)
+                                  .order_by(DaemonStatus.heartbeat_at.desc())).scalars().all()
+        by_source = dict(session.execute(select(RawMessage.source, func.count())
+                                         .group_by(RawMessage.source)).all())
+        by_state = dict(session.execute(select(RawMessage.state, func.count())
+                                        .group_by(RawMessage.state)).all())
+    return {"up": any(is_up(d, now) for d in daemons),
+            "daemons": [_daemon(d, now) for d in daemons],
+            "stored_by_source": by_source, "stored_by_state": by_state,
+            "quarantined": by_state.get(RawState.QUARANTINED, 0)}
+
+
+def _daemon(row: DaemonStatus, now: datetime) -> dict[str, Any]:
+    stats = dict(row.stats or {})
+    return {"name": row.name, "up": is_up(row, now), "started_at": row.started_at,
+            "heartbeat_age_s": round((now - row.heartbeat_at).total_seconds(), 1),
+            "state": stats.get("state"), "received": stats.get("received", {}),
+            "outcomes": stats.get("outcomes", {}), "duplicates": stats.get("duplicates", 0),
+            "errors": stats.get("errors", {}), "listening": stats.get("listening", []),
+            "imap": stats.get("imap", []), "last_error": row.last_error}
+
+
+def run(args: argparse.Namespace) -> int:
+    report = gather(desk_from(args))
+    if args.json:
+        print_json(report)
+    else:
+        _print(report)
+    return 0 if report["up"] else EX_NOT_RUNNING
+
+
+def _print(report: dict[str, Any]) -> None:
+    print(f"daemon: {'up' if report['up'] else 'DOWN'}")
+    for d in report["daemons"]:
+        print(f"  {d['name']}: {'up' if d['up'] else 'down'} ({d['state']}), heartbeat "
+              f"{d['heartbeat_age_s']}s ago, since {d['started_at']:%Y-%m-%d %H:%M:%S}")
+        print(f"    listening {', '.join(d['listening']) or '-'}; imap {', '.join(d['imap']) or '-'}")
+        print(f"    received {_pairs(d['received'])}; outcomes {_pairs(d['outcomes'])}; "
+              f"duplicates {d['duplicates']}; errors {_pairs(d['errors'])}")
+        if d["last_error"]:
+            print(f"    last error: {d['last_error']}")
+    print(f"stored by source: {_pairs(report['stored_by_source'])}")
+    print(f"stored by state: {_pairs(report['stored_by_state'])}")
+    print(f"quarantine: {report['quarantined']}")
+
+
+def _pairs(counts: dict[str, int]) -> str:
+    return ", ".join(f"{k} {v}" for k, v in sorted(counts.items())) or "-"

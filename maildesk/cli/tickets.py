@@ -1,0 +1,166 @@
+"""`maildesk tickets list|show`: look at tickets from the command line."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from dataclasses import replace
+from pathlib import Path
+
+from sqlalchemy import select
+
+from maildesk.agents.actions import ADMIN, Work, check, cli_mail, execute
+from maildesk.agents.commands import Command, CommandName, Plan, body_errors, find_agent, interpret
+from maildesk.agents.commands import plan as plan_commands
+from maildesk.cli.common import desk_from, print_json, print_table
+from maildesk.rules import RuleSet
+from maildesk.store.db import transaction
+from maildesk.store.models import Contact, Message, Ticket
+from maildesk.tickets.views import ticket_detail, ticket_summary
+from maildesk.types import TicketStatus
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    parser = sub.add_parser("tickets", help="list and show tickets")
+    actions = parser.add_subparsers(dest="tickets_command", required=True)
+    ls = actions.add_parser("list", help="list tickets")
+    ls.add_argument("--status", action="append", help="only this status (repeatable)")
+    ls.add_argument("--queue")
+    ls.add_argument("--assignee")
+    ls.add_argument("--limit", type=int, default=0)
+    ls.add_argument("--json", action="store_true")
+    ls.set_defaults(handler=run_list)
+    show = actions.add_parser("show", help="show a ticket by reference or Message-ID")
+    show.add_argument("ref", help="MD-1042, or a Message-ID of one of its mails")
+    show.add_argument("--json", action="store_true")
+    show.set_defaults(handler=run_show)
+    register_agent_actions(actions)
+
+
+def register_agent_actions(actions: argparse._SubParsersAction) -> None:
+    """reply, note, close, assign: what an agent does by mail, from the command line."""
+    for name, helptext in (("reply", "answer the customer as an agent (#commands allowed)"),
+                           ("note", "add an internal note (never sent to the customer)")):
+        parser = actions.add_parser(name, help=helptext)
+        parser.add_argument("ref")
+        parser.add_argument("--as", dest="agent", required=True, help="agent e-mail or name")
+        parser.add_argument("--file", required=True, help="the text; - reads standard input")
+        parser.set_defaults(handler=run_agent_action)
+    close = actions.add_parser("close", help="close, sending the closure mail with its survey")
+    close.add_argument("ref")
+    close.add_argument("--as", dest="agent", help="agent e-mail or name")
+    close.set_defaults(handler=run_agent_action)
+    assign = actions.add_parser("assign", help="assign to an agent or team:NAME")
+    assign.add_argument("ref")
+    assign.add_argument("target", help="agent e-mail or name, or team:NAME")
+    assign.add_argument("--as", dest="agent", help="agent e-mail or name")
+    assign.set_defaults(handler=run_agent_action)
+
+
+def run_list(args: argparse.Namespace) -> int:
+    desk = desk_from(args)
+    query = select(Ticket, Contact).join(Contact, Contact.id == Ticket.customer_id)
+    if args.status:
+        query = query.where(Ticket.status.in_(args.status))
+    if args.queue:
+        query = query.where(Ticket.queue == args.queue)
+    if args.assignee:
+        query = query.where(Ticket.assignee == args.assignee.lower())
+    query = query.order_by(Ticket.number.desc())
+    if args.limit:
+        query = query.limit(args.limit)
+    with desk.sessions() as session:
+        rows = [ticket_summary(t, c) for t, c in session.execute(query)]
+    if args.json:
+        print_json(rows)
+    else:
+        print_table(["ref", "status", "type", "priority", "queue", "assignee", "customer",
+                     "subject"], [[r[k] for k in ("ref", "status", "type", "priority", "queue",
+                                                   "assignee", "customer", "subject")]
+                                  for r in rows])
+    return 0
+
+
+def find(session, key: str) -> Ticket | None:  # type: ignore[no-untyped-def]
+    """A ticket by its reference, or by the Message-ID of any of its mails."""
+    ticket = session.execute(select(Ticket).where(Ticket.ref == key.upper())).scalar_one_or_none()
+    if ticket is not None:
+        return ticket
+    mid = key.strip().strip("<>")
+    ticket_id = session.execute(select(Message.ticket_id).where(Message.message_id == mid)
+                                .limit(1)).scalar_one_or_none()
+    return session.get(Ticket, ticket_id) if ticket_id else None
+
+
+def run_show(args: argparse.Namespace) -> int:
+    desk = desk_from(args)
+    with desk.sessions() as session:
+        ticket = find(session, args.ref)
+        if ticket is None:
+            print(f"no ticket {args.ref}")
+            return 1
+        view = ticket_detail(session, ticket)
+    if args.json:
+        print_json(view)
+        return 0
+    print_human(view)
+    return 0
+
+
+def print_human(view: dict) -> None:  # type: ignore[type-arg]
+    print(f"{view['ref']}  {view['subject']}")
+    for key in ("status", "type", "priority", "queue", "team", "assignee", "customer",
+                "organisation", "tags", "created_at", "first_response_at", "related"):
+        if view.get(key):
+            print(f"  {key:<18}{view[key]}")
+    for message in view["messages"]:
+        flag = "  [FLAGGED: " + (message["flag_reason"] or "") + "]" if message["flagged"] else ""
+        weak = " (weak)" if message["weak_match"] else ""
+        print(f"\n--- {message['date']}  {message['direction']}/{message['kind']}  "
+              f"{message['from']}  threaded by {message['threaded_by']}{weak}{flag}")
+        print(message["text"].strip()[:2000])
+        for att in message["attachments"]:
+            print(f"  [attachment] {att['filename']} ({att['content_type']}, {att['size']} B)")
+
+
+def _read_text(path: str) -> str:
+    return sys.stdin.read() if path == "-" else Path(path).read_text(encoding="utf-8")
+
+
+def _plan_for(args: argparse.Namespace, ruleset: RuleSet) -> tuple[Plan, str]:
+    """The same Plan a mail would give: parsed for reply, fixed for note/close/assign."""
+    command = args.tickets_command
+    if command == "reply":
+        block, checked = interpret(_read_text(args.file), ruleset)
+        return checked, block.body
+    if command == "note":
+        text = _read_text(args.file).strip()
+        return replace(Plan(note=True), errors=body_errors(Plan(note=True), text)), text
+    if command == "close":
+        return Plan(status=TicketStatus.CLOSED), ""
+    assign = Command(CommandName.ASSIGN, args.target, f"assign {args.target}")
+    return plan_commands([assign], ruleset), ""
+
+
+def run_agent_action(args: argparse.Namespace) -> int:
+    desk = desk_from(args)
+    ruleset = desk.rules.ruleset
+    agent = find_agent(ruleset, args.agent) if args.agent else ADMIN
+    if agent is None:
+        print(f"no agent {args.agent!r}", file=sys.stderr)
+        return 2
+    result, body = _plan_for(args, ruleset)
+    with transaction(desk.sessions) as session:
+        ticket = find(session, args.ref)
+        if ticket is None:
+            print(f"no ticket {args.ref}", file=sys.stderr)
+            return 1
+        errors = result.errors or check(session, ticket, result, body)
+        if errors:
+            print("nothing applied:\n  " + "\n  ".join(errors), file=sys.stderr)
+            return 2
+        work = Work(agent, cli_mail(agent, ticket, body), desk.clock())
+        done = execute(desk, session, ticket, work, result, body)
+        ref = ticket.ref
+    print(f"{ref}: " + ("; ".join(done) or "nothing to change"))
+    return 0

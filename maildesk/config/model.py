@@ -1,0 +1,309 @@
+"""maildesk.toml -> frozen dataclasses, validated once.
+
+Every problem is reported as `path:line: key: what is wrong`; tomllib gives no positions
+for values, so lines are found by locating the key under its [section] in the text.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from maildesk.config.reader import Locator, Reader, read_positive
+from maildesk.config.services import (
+    ImapAccount,
+    LoopsConfig,
+    MetricsConfig,
+    OutboxConfig,
+    RelayConfig,
+    SmtpConfig,
+    WebConfig,
+    read_imap,
+    read_loops,
+    read_metrics,
+    read_outbox,
+    read_relay,
+    read_smtp,
+    read_web,
+)
+from maildesk.errors import ConfigError, Problem
+
+# Settings classes live in config_services.py; importing them from here keeps working.
+__all__ = [
+    "AgentsConfig", "Config", "DatabaseConfig", "DeskConfig", "ImapAccount", "KbConfig",
+    "LoopsConfig", "MetricsConfig", "OutboxConfig", "RelayConfig", "SlaRuntimeConfig",
+    "SmtpConfig", "StorageConfig", "ThreadingConfig", "WebConfig", "find_config", "load_config",
+]
+
+ENV_CONFIG = "MAILDESK_CONFIG"
+ENV_DATABASE = "MAILDESK_DATABASE_URL"
+LANGUAGES = ("en", "es")
+
+@dataclass(frozen=True, slots=True)
+class DeskConfig:
+    name: str = "Support"
+    addresses: tuple[str, ...] = ("support@example.com",)
+    ticket_prefix: str = "MD"
+    language: str = "en"
+    timezone: str = "UTC"
+    secret_file: Path = Path("secret")
+
+    @property
+    def address(self) -> str:
+        return self.addresses[0]
+
+    @property
+    def domain(self) -> str:
+        return self.address.rpartition("@")[2]
+
+
+@dataclass(frozen=True, slots=True)
+class DatabaseConfig:
+    url: str = "sqlite:///maildesk.db"
+    auto_migrate: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class StorageConfig:
+    dir: Path = Path("var")
+
+    @property
+    def attachments(self) -> Path:
+        return self.dir / "attachments"
+
+
+@dataclass(frozen=True, slots=True)
+class ThreadingConfig:
+    subject_match: bool = True  # step 4: weak match on a normalised subject
+    subject_match_days: int = 14
+    reopen_days: int = 14  # grace period in which a reply reopens a closed ticket
+    public_domains: tuple[str, ...] = (
+        "gmail.com", "googlemail.com", "outlook.com", "hotmail.com", "hotmail.es",
+        "live.com", "msn.com", "yahoo.com", "yahoo.es", "icloud.com", "me.com", "mac.com",
+        "aol.com", "gmx.com", "gmx.net", "gmx.de", "proton.me", "protonmail.com",
+        "telefonica.net", "movistar.es", "orange.es", "yandex.com", "mail.com",
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class KbConfig:
+    """[kb]: knowledge base drafting and suggestions (both off by default)."""
+
+    draft_on_close: bool = False  # draft an article from the last agent answer on closure
+    suggest_queues: tuple[str, ...] = ()  # queues whose acknowledgements suggest articles
+
+
+@dataclass(frozen=True, slots=True)
+class SlaRuntimeConfig:
+    """[sla]: how the daemon runs the timers (the targets live in rules/sla.yaml)."""
+
+    tick_interval: float = 60.0  # seconds between two timer passes of the daemon
+    low_score: int = 2  # satisfaction scores at or below this notify the team lead
+
+
+AFTER_REPLY = ("open", "pending")
+
+
+@dataclass(frozen=True, slots=True)
+class AgentsConfig:
+    """[agents]: how agents' mail is trusted and what an agent's reply does to the ticket.
+
+    An agent's mail acts on a ticket when it reaches the signed +REF.TOKEN address; with
+    trust_authentication_results on, a DKIM or SPF pass for the agent's domain, stamped
+    by one of trusted_authserv_ids (the desk's own MX, RFC 8601), is enough too.
+    """
+
+    after_reply: str = "open"  # status after an agent's public reply: open or pending
+    trust_authentication_results: bool = False
+    trusted_authserv_ids: tuple[str, ...] = ()
+
+    @property
+    def status_after_reply(self) -> str:
+        return self.after_reply
+
+
+@dataclass(frozen=True, slots=True)
+class Config:
+    path: Path
+    desk: DeskConfig = field(default_factory=DeskConfig)
+    database: DatabaseConfig = field(default_factory=DatabaseConfig)
+    storage: StorageConfig = field(default_factory=StorageConfig)
+    threading: ThreadingConfig = field(default_factory=ThreadingConfig)
+    loops: LoopsConfig = field(default_factory=LoopsConfig)
+    relay: RelayConfig = field(default_factory=RelayConfig)
+    outbox: OutboxConfig = field(default_factory=OutboxConfig)
+    web: WebConfig = field(default_factory=WebConfig)
+    smtp: SmtpConfig = field(default_factory=SmtpConfig)
+    imap: tuple[ImapAccount, ...] = ()
+    metrics: MetricsConfig = field(default_factory=MetricsConfig)
+    kb: KbConfig = field(default_factory=KbConfig)
+    agents: AgentsConfig = field(default_factory=AgentsConfig)
+    sla: SlaRuntimeConfig = field(default_factory=SlaRuntimeConfig)
+    raw: dict[str, Any] = field(default_factory=dict)  # the whole parsed file, for sections added later
+
+    @property
+    def base_dir(self) -> Path:
+        return self.path.parent
+
+    @property
+    def rules_dir(self) -> Path:
+        return self.base_dir / "rules"
+
+    @property
+    def templates_dir(self) -> Path:
+        return self.base_dir / "templates"
+
+    def secret(self) -> bytes:
+        """The signing secret (HMAC tokens); read from secret_file, never from the config."""
+        return self.desk.secret_file.read_bytes().strip()
+
+    def section(self, name: str) -> dict[str, Any]:
+        value = self.raw.get(name, {})
+        return value if isinstance(value, dict) else {}
+
+
+def find_config(explicit: str | os.PathLike[str] | None) -> Path:
+    """--config PATH, then $MAILDESK_CONFIG, then ./maildesk.toml."""
+    if explicit:
+        return Path(explicit)
+    if os.environ.get(ENV_CONFIG):
+        return Path(os.environ[ENV_CONFIG])
+    return Path("maildesk.toml")
+
+
+ADDRESS = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+def _desk(r: Reader, base: Path) -> DeskConfig:
+    r.unknown({"name", "addresses", "ticket_prefix", "language", "timezone", "secret_file"})
+    d = DeskConfig()
+    addresses = r.get("addresses", list, list(d.addresses))
+    if not addresses or not all(isinstance(a, str) and ADDRESS.match(a) for a in addresses):
+        r.fail("addresses", "must be a non-empty list of e-mail addresses")
+        addresses = list(d.addresses)
+    prefix = r.get("ticket_prefix", str, d.ticket_prefix)
+    if not re.fullmatch(r"[A-Z][A-Z0-9]{0,9}", prefix):
+        r.fail("ticket_prefix", "must be 1-10 upper-case letters or digits, starting with a letter")
+        prefix = d.ticket_prefix
+    language = r.get("language", str, d.language)
+    if language not in LANGUAGES:
+        r.fail("language", f"must be one of {', '.join(LANGUAGES)}")
+        language = d.language
+    timezone = r.get("timezone", str, d.timezone)
+    try:
+        ZoneInfo(timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        r.fail("timezone", f"unknown time zone {timezone!r}")
+        timezone = d.timezone
+    secret = base / r.get("secret_file", str, str(d.secret_file))
+    return DeskConfig(name=r.get("name", str, d.name),
+                      addresses=tuple(a.lower() for a in addresses), ticket_prefix=prefix,
+                      language=language, timezone=timezone, secret_file=secret)
+
+
+def _database(r: Reader, base: Path) -> DatabaseConfig:
+    r.unknown({"url", "auto_migrate"})
+    url = os.environ.get(ENV_DATABASE) or r.get("url", str, DatabaseConfig().url)
+    if url.startswith("sqlite:///") and not url.startswith("sqlite:////"):
+        relative = url.removeprefix("sqlite:///")
+        if relative and relative != ":memory:":
+            url = f"sqlite:///{base / relative}"
+    return DatabaseConfig(url=url, auto_migrate=r.get("auto_migrate", bool, True))
+
+
+def _storage(r: Reader, base: Path) -> StorageConfig:
+    r.unknown({"dir"})
+    return StorageConfig(dir=base / r.get("dir", str, "var"))
+
+
+def _threading(r: Reader) -> ThreadingConfig:
+    d = ThreadingConfig()
+    r.unknown({"subject_match", "subject_match_days", "reopen_days", "public_domains"})
+    domains = r.get("public_domains", list, list(d.public_domains))
+    return ThreadingConfig(
+        subject_match=r.get("subject_match", bool, d.subject_match),
+        subject_match_days=r.get("subject_match_days", int, d.subject_match_days),
+        reopen_days=r.get("reopen_days", int, d.reopen_days),
+        public_domains=tuple(str(x).lower() for x in domains),
+    )
+
+
+def _kb(r: Reader) -> KbConfig:
+    r.unknown({"draft_on_close", "suggest_queues"})
+    queues = r.get("suggest_queues", list, [])
+    if not all(isinstance(q, str) and q for q in queues):
+        r.fail("suggest_queues", "must be a list of queue names")
+        queues = []
+    return KbConfig(draft_on_close=r.get("draft_on_close", bool, False),
+                    suggest_queues=tuple(queues))
+
+
+def _sla(r: Reader) -> SlaRuntimeConfig:
+    r.unknown({"tick_interval", "low_score"})
+    low = r.get("low_score", int, 2)
+    if not 0 <= low <= 5:
+        r.fail("low_score", "must be a whole number from 0 (never) to 5")
+        low = 2
+    return SlaRuntimeConfig(tick_interval=read_positive(r, "tick_interval", float, 60.0),
+                            low_score=low)
+
+
+def _agents(r: Reader) -> AgentsConfig:
+    r.unknown({"after_reply", "trust_authentication_results", "trusted_authserv_ids"})
+    after = r.get("after_reply", str, "open")
+    if after not in AFTER_REPLY:
+        r.fail("after_reply", f"must be one of {', '.join(AFTER_REPLY)}")
+        after = "open"
+    ids = r.get("trusted_authserv_ids", list, [])
+    if not all(isinstance(i, str) and i.strip() for i in ids):
+        r.fail("trusted_authserv_ids", "must be a list of host names (authserv-id)")
+        ids = []
+    trust = r.get("trust_authentication_results", bool, False)
+    if trust and not ids:
+        r.fail("trusted_authserv_ids", "set the authserv-id your MX stamps, or turn "
+                                       "trust_authentication_results off")
+    return AgentsConfig(after_reply=after, trust_authentication_results=trust,
+                        trusted_authserv_ids=tuple(i.strip().lower() for i in ids))
+
+
+def load_config(path: Path, *, check_secret: bool = True) -> Config:
+    """Read and validate maildesk.toml; raise ConfigError listing every problem."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(Problem(str(path), None, "", f"cannot read: {exc.strerror}")) from exc
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        line = re.search(r"line (\d+)", str(exc))
+        raise ConfigError(Problem(str(path), int(line.group(1)) if line else None, "",
+                                  f"not valid TOML: {exc}")) from exc
+    base = path.resolve().parent
+    locate, problems = Locator(text), []
+
+    def reader(section: str) -> Reader:
+        return Reader(path, locate, section, data.get(section, {}), problems)
+
+    config = Config(path=path.resolve(), desk=_desk(reader("desk"), base),
+                    database=_database(reader("database"), base),
+                    storage=_storage(reader("storage"), base),
+                    threading=_threading(reader("threading")),
+                    loops=read_loops(reader("loops")), relay=read_relay(reader("relay"), base),
+                    outbox=read_outbox(reader("outbox")), smtp=read_smtp(reader("smtp"), base),
+                    imap=read_imap(path, text, data.get("imap", []), base, problems),
+                    metrics=read_metrics(reader("metrics")), kb=_kb(reader("kb")),
+                    web=read_web(reader("web")), sla=_sla(reader("sla")),
+                    agents=_agents(reader("agents")), raw=data)
+    if check_secret and not config.desk.secret_file.is_file():
+        problems.append(Problem(str(path), locate.line("desk", "secret_file"), "desk.secret_file",
+                                f"secret file {config.desk.secret_file} does not exist "
+                                "(maildesk init writes one)"))
+    if problems:
+        raise ConfigError(problems)
+    return config

@@ -1,0 +1,305 @@
+"""Settings of the desk's services: intake (SMTP/LMTP, IMAP), delivery (relay, outbox,
+loop limits), and the HTTP endpoints (web, metrics). Part of maildesk.toml."""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from maildesk.config.reader import (
+    Locator,
+    Reader,
+    read_duration,
+    read_listen,
+    read_positive,
+    split_listen,
+)
+from maildesk.errors import ConfigError, Problem
+
+
+@dataclass(frozen=True, slots=True)
+class LoopsConfig:
+    """[loops]: how much automatic mail the desk may send before it holds back.
+
+    Counts cover automatic mail only (acknowledgements, reminders, notifications); a human
+    agent's reply is never held back. Windows are durations ("1h", "30m", "2d" or seconds).
+    """
+
+    per_recipient: int = 5  # at most this many automatic mails to one address ...
+    per_recipient_window: int = 3600  # ... in this many seconds
+    per_ticket: int = 10  # at most this many automatic mails on one ticket ...
+    per_ticket_window: int = 3600
+    global_limit: int = 500  # at most this many automatic mails in all ...
+    global_window: int = 3600
+    suppress_for: int = 7 * 86400  # how long a hard-bounced address gets no automatic mail
+
+
+RELAY_SECURITY = ("none", "starttls", "tls")
+ENV_RELAY_PASSWORD = "MAILDESK_RELAY_PASSWORD"
+
+
+@dataclass(frozen=True, slots=True)
+class RelayConfig:
+    """[relay]: the SMTP server that delivers the desk's outgoing mail."""
+
+    host: str = "localhost"
+    port: int = 25
+    security: str = "none"  # none, starttls (required) or tls (implicit TLS, port 465)
+    username: str | None = None
+    password_file: Path | None = None  # never the password itself in maildesk.toml
+    timeout: float = 60.0  # seconds per SMTP connection
+    retry_for: int = 2 * 86400  # keep retrying a temporary failure this long, then give up
+
+    def password(self) -> str | None:
+        """$MAILDESK_RELAY_PASSWORD, else the first line of password_file, else None."""
+        if os.environ.get(ENV_RELAY_PASSWORD):
+            return os.environ[ENV_RELAY_PASSWORD]
+        if self.password_file is None:
+            return None
+        return self.password_file.read_text(encoding="utf-8").strip()
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxConfig:
+    """[outbox]: how the sender loop paces itself."""
+
+    interval: float = 5.0  # seconds between looks at the outbox when nobody pokes it
+    batch: int = 50  # rows claimed per pass
+    burst_attempts: int = 3  # tries within one pass before the row is rescheduled
+    burst_wait: float = 2.0  # first wait between tries in a pass (doubles each time)
+    backoff: int = 60  # first wait between passes for a row (doubles per attempt)
+    backoff_max: int = 3600
+    lease: int = 600  # a claimed row is left alone this long by other senders
+
+
+SMTP_PROTOCOLS = ("smtp", "lmtp")
+
+
+@dataclass(frozen=True, slots=True)
+class SmtpConfig:
+    """[smtp]: the SMTP or LMTP listener of `maildesk run` (on when the table exists)."""
+
+    enabled: bool = False
+    listen: str = "127.0.0.1:8025"
+    protocol: str = "smtp"  # smtp, or lmtp behind an MTA (one answer per recipient)
+    max_size: int = 25 * 1024 * 1024
+    tls_cert: Path | None = None  # both set: offer STARTTLS
+    tls_key: Path | None = None
+    timeout: float = 300.0  # seconds of client silence before the connection is closed
+    max_connections: int = 100  # beyond this, new connections get 421 4.7.0
+
+    @property
+    def address(self) -> tuple[str, int]:
+        return split_listen(self.listen)
+
+
+IMAP_SECURITY = ("tls", "starttls", "none")
+
+
+@dataclass(frozen=True, slots=True)
+class ImapAccount:
+    """One [[imap]] account that `maildesk run` and `maildesk fetch` pull mail from."""
+
+    name: str
+    host: str
+    username: str
+    port: int = 993
+    security: str = "tls"  # tls (implicit, 993), starttls (143) or none (tests, loopback)
+    password_file: Path | None = None  # never the password itself in maildesk.toml
+    password_env: str | None = None
+    folder: str = "INBOX"
+    processed_folder: str | None = None  # None: leave mail in place, add a keyword flag
+    poll_interval: float = 60.0  # seconds between polls, and the longest IDLE round
+    idle: bool = True  # use IDLE when the server offers it
+    reconnect_max: float = 60.0  # the longest wait between reconnection attempts
+
+    def password(self) -> str:
+        """$password_env if set, else the first line of password_file."""
+        if self.password_env and os.environ.get(self.password_env):
+            return os.environ[self.password_env]
+        if self.password_file is not None:
+            return self.password_file.read_text(encoding="utf-8").strip()
+        raise ConfigError(Problem("", None, f"imap.{self.name}",
+                                  "no password: set password_file or password_env"))
+
+
+@dataclass(frozen=True, slots=True)
+class MetricsConfig:
+    """[metrics]: the Prometheus endpoint; empty listen means off."""
+
+    listen: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class WebConfig:
+    """[web]: the daemon's small HTTP endpoint for survey links and status pages."""
+
+    listen: str = ""  # e.g. "127.0.0.1:8080"; empty disables the endpoint
+    base_url: str = ""  # public URL of that endpoint, used in links in mail
+    link_days: int = 30  # how long a signed link in a mail stays valid
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.base_url)
+
+
+def read_loops(r: Reader) -> LoopsConfig:
+    d = LoopsConfig()
+    r.unknown({"per_recipient", "per_recipient_window", "per_ticket", "per_ticket_window",
+               "global_limit", "global_window", "suppress_for"})
+    return LoopsConfig(
+        per_recipient=read_positive(r, "per_recipient", int, d.per_recipient),
+        per_recipient_window=read_duration(r, "per_recipient_window", d.per_recipient_window),
+        per_ticket=read_positive(r, "per_ticket", int, d.per_ticket),
+        per_ticket_window=read_duration(r, "per_ticket_window", d.per_ticket_window),
+        global_limit=read_positive(r, "global_limit", int, d.global_limit),
+        global_window=read_duration(r, "global_window", d.global_window),
+        suppress_for=read_duration(r, "suppress_for", d.suppress_for),
+    )
+
+
+def read_relay(r: Reader, base: Path) -> RelayConfig:
+    d = RelayConfig()
+    r.unknown({"host", "port", "security", "username", "password", "password_file", "timeout",
+               "retry_for"})
+    if "password" in r.table:
+        r.fail("password", f"put the password in password_file or ${ENV_RELAY_PASSWORD}, "
+                           "not in maildesk.toml")
+    security = r.get("security", str, d.security)
+    if security not in RELAY_SECURITY:
+        r.fail("security", f"must be one of {', '.join(RELAY_SECURITY)}")
+        security = d.security
+    port = r.get("port", int, d.port)
+    if not 0 < port < 65536:
+        r.fail("port", "must be between 1 and 65535")
+        port = d.port
+    password_file = r.get("password_file", str, None)
+    return RelayConfig(
+        host=r.get("host", str, d.host), port=port, security=security,
+        username=r.get("username", str, None),
+        password_file=base / password_file if password_file else None,
+        timeout=read_positive(r, "timeout", float, d.timeout),
+        retry_for=read_duration(r, "retry_for", d.retry_for),
+    )
+
+
+def read_outbox(r: Reader) -> OutboxConfig:
+    d = OutboxConfig()
+    r.unknown({"interval", "batch", "burst_attempts", "burst_wait", "backoff", "backoff_max",
+               "lease"})
+    return OutboxConfig(
+        interval=read_positive(r, "interval", float, d.interval),
+        batch=read_positive(r, "batch", int, d.batch),
+        burst_attempts=read_positive(r, "burst_attempts", int, d.burst_attempts),
+        burst_wait=r.get("burst_wait", (int, float), d.burst_wait),
+        backoff=read_duration(r, "backoff", d.backoff),
+        backoff_max=read_duration(r, "backoff_max", d.backoff_max),
+        lease=read_duration(r, "lease", d.lease),
+    )
+
+
+def read_smtp(r: Reader, base: Path) -> SmtpConfig:
+    d = SmtpConfig()
+    r.unknown({"enabled", "listen", "protocol", "max_size", "tls_cert", "tls_key", "timeout",
+               "max_connections"})
+    protocol = r.get("protocol", str, d.protocol)
+    if protocol not in SMTP_PROTOCOLS:
+        r.fail("protocol", f"must be one of {', '.join(SMTP_PROTOCOLS)}")
+        protocol = d.protocol
+    cert, key = r.get("tls_cert", str, None), r.get("tls_key", str, None)
+    if bool(cert) != bool(key):
+        r.fail("tls_cert" if not cert else "tls_key", "set both tls_cert and tls_key, or neither")
+        cert = key = None
+    return SmtpConfig(
+        enabled=r.get("enabled", bool, bool(r.table)), listen=read_listen(r, "listen", d.listen),
+        protocol=protocol, max_size=read_positive(r, "max_size", int, d.max_size),
+        tls_cert=base / cert if cert else None, tls_key=base / key if key else None,
+        timeout=read_positive(r, "timeout", float, d.timeout),
+        max_connections=read_positive(r, "max_connections", int, d.max_connections),
+    )
+
+
+def read_imap_account(r: Reader, base: Path) -> ImapAccount | None:
+    r.unknown({"name", "host", "port", "security", "username", "password", "password_file",
+               "password_env", "folder", "processed_folder", "poll_interval", "idle",
+               "reconnect_max"})
+    if "password" in r.table:
+        r.fail("password", "put the password in password_file (or name an environment "
+                           "variable in password_env), not in maildesk.toml")
+    security = r.get("security", str, "tls")
+    if security not in IMAP_SECURITY:
+        r.fail("security", f"must be one of {', '.join(IMAP_SECURITY)}")
+        security = "tls"
+    missing = [k for k in ("name", "host", "username") if not r.get(k, str, "")]
+    for key in missing:
+        r.fail(key, "is required")
+    password_file, password_env = r.get("password_file", str, None), r.get("password_env", str, None)
+    if not password_file and not password_env:
+        r.fail("password_file", "set password_file or password_env")
+    if missing:
+        return None
+    return ImapAccount(
+        name=r.table["name"], host=r.table["host"], username=r.table["username"],
+        port=r.get("port", int, 993 if security == "tls" else 143), security=security,
+        password_file=base / password_file if password_file else None,
+        password_env=password_env, folder=r.get("folder", str, "INBOX"),
+        processed_folder=r.get("processed_folder", str, None) or None,
+        poll_interval=read_positive(r, "poll_interval", float, 60.0),
+        idle=r.get("idle", bool, True), reconnect_max=read_positive(r, "reconnect_max", float, 60.0),
+    )
+
+
+def read_imap(path: Path, text: str, tables: Any, base: Path,
+          problems: list[Problem]) -> tuple[ImapAccount, ...]:
+    """[[imap]] tables; each is read with a locator starting at its own header."""
+    if not isinstance(tables, list):
+        problems.append(Problem(str(path), Locator(text).line("imap"), "imap",
+                                "must be an array of tables: [[imap]]"))
+        return ()
+    accounts: list[ImapAccount] = []
+    for index, table in enumerate(tables):
+        r = Reader(path, NthTable(text, "imap", index), "imap", table, problems)
+        account = read_imap_account(r, base)
+        if account is not None:
+            accounts.append(account)
+    names = [a.name for a in accounts]
+    for name in {n for n in names if names.count(n) > 1}:
+        problems.append(Problem(str(path), None, "imap.name", f"duplicate account name {name!r}"))
+    return tuple(accounts)
+
+
+class NthTable(Locator):
+    """A locator that only looks at the index-th [[section]] of an array of tables."""
+
+    def __init__(self, text: str, section: str, index: int) -> None:
+        super().__init__(text)
+        headers = [n for n, line in enumerate(self.lines)
+                   if re.match(rf"^\s*\[\[\s*{re.escape(section)}\s*\]\]", line)]
+        start = headers[index] if index < len(headers) else 0
+        end = headers[index + 1] if index + 1 < len(headers) else len(self.lines)
+        self.offset = start
+        self.lines = self.lines[start:end]
+
+    def line(self, section: str, key: str = "") -> int | None:
+        found = super().line(section, key)
+        return found + self.offset if found is not None else None
+
+
+def read_metrics(r: Reader) -> MetricsConfig:
+    r.unknown({"listen"})
+    return MetricsConfig(listen=read_listen(r, "listen", "", empty_ok=True))
+
+
+def read_web(r: Reader) -> WebConfig:
+    r.unknown({"listen", "base_url", "link_days"})
+    base_url = r.get("base_url", str, "").rstrip("/")
+    if base_url and not re.match(r"^https?://", base_url):
+        r.fail("base_url", "must start with http:// or https://")
+        base_url = ""
+    return WebConfig(listen=r.get("listen", str, ""), base_url=base_url,
+                     link_days=read_positive(r, "link_days", int, 30))
+
+

@@ -1,0 +1,1 @@
+"""The knowledge base: drafts from solved tickets, publishing, search."""

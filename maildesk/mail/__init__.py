@@ -1,0 +1,1 @@
+"""Reading mail: parse (the only user of mail-parser), MIME, DSN, Authentication-Results, quotes, language, loops."""

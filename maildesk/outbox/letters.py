@@ -1,0 +1,137 @@
+"""Mail the desk sends about a ticket: render, compose, apply loop limits, queue.
+
+Everything happens in the caller's transaction: the outbox row, the thread key of the
+new Message-ID (stored before the mail is sent, so any reply to it threads) and the
+message on the ticket's history are committed together with the change that caused them.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from maildesk.mail import loops
+from maildesk.outbox.compose import AutoSubmitted, Thread, compose
+from maildesk.outbox.counts import recent_counts
+from maildesk.outbox.queue import enqueue
+from maildesk.runtime.desk import Desk
+from maildesk.store.models import Message, Outbox, ThreadKey, Ticket
+from maildesk.store.queries import add_thread_keys, log_event
+from maildesk.types import Attachment, AuthorKind, Direction, OutboxState, Outgoing
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class Letter:
+    """One mail to send: which template, to whom, in which language, with what."""
+
+    template: str
+    to: tuple[str, ...]
+    context: Any
+    language: str | None = None
+    internal: bool = False  # to agents: never part of the customer-visible history
+    from_name: str | None = None
+    reply_to: str | None = None
+    auto: AutoSubmitted | None = None
+    attachments: tuple[Attachment, ...] = ()
+    exempt_from_limits: bool = False  # agents are people, not robots to loop with
+
+
+def conversation(session: Session, ticket: Ticket, reply_to: str | None = None) -> Thread:
+    """Threading headers for a new mail on `ticket`: answer `reply_to` (or the latest mail)."""
+    rows = session.execute(
+        select(Message.message_id).where(Message.ticket_id == ticket.id,
+                                         Message.message_id.is_not(None),
+                                         Message.internal.is_(False))
+        .order_by(Message.created_at, Message.id)).scalars().all()
+    parent = reply_to or (rows[-1] if rows else None)
+    references = tuple(rows[:1]) + tuple(r for r in rows[-9:] if r != rows[0]) if rows else ()
+    if parent and parent not in references:
+        references += (parent,)
+    index = session.execute(select(ThreadKey.key).where(
+        ThreadKey.ticket_id == ticket.id, ThreadKey.kind == "thread-index")
+        .limit(1)).scalar_one_or_none()
+    return Thread(in_reply_to=parent, references=references,
+                  thread_index=bytes.fromhex(index) if index else None, topic=ticket.subject)
+
+
+def held_back(desk: Desk, session: Session, outgoing: Outgoing, now: datetime) -> str | None:
+    limits = desk.loop_limits
+    for recipient in outgoing.recipients:
+        counts = recent_counts(session, recipient, outgoing.ticket_id, now, limits)
+        reason = loops.may_send_automatic(recipient, outgoing.ticket_id, now, counts, limits)
+        if reason:
+            return reason
+    return None
+
+
+def send(desk: Desk, session: Session, ticket: Ticket, letter: Letter, now: datetime,
+         thread: Thread | None = None) -> Outbox | None:
+    """Compose `letter` on `ticket` and queue it (or record why it was held back)."""
+    if not desk.send_mail or not letter.to:
+        return None
+    subject, text, html = desk.templates.render(letter.template,
+                                                letter.language or ticket.language,
+                                                letter.context)
+    outgoing = compose(
+        kind=letter.template, subject=subject, text=text, html=html, desk=desk.config.desk,
+        ticket_ref=ticket.ref, to=letter.to, now=now,
+        thread=thread or conversation(session, ticket), from_name=letter.from_name,
+        reply_to=letter.reply_to, attachments=letter.attachments, auto=letter.auto,
+        ticket_id=ticket.id)
+    reason = None
+    if outgoing.automatic and not letter.exempt_from_limits:
+        reason = held_back(desk, session, outgoing, now)
+    state = OutboxState.SUPPRESSED if reason else OutboxState.QUEUED
+    row = enqueue(session, outgoing, desk.config.desk.address, now, state, reason)
+    session.flush()
+    add_thread_keys(session, ticket.id, [outgoing.message_id], "sent")
+    _record(session, ticket, outgoing, letter, row, subject, text, now)
+    if reason:
+        log_event(session, ticket.id, "system", "mail-held",
+                  {"kind": outgoing.kind, "to": list(outgoing.recipients)}, reason, at=now)
+        log.warning("held back %s to %s on %s: %s", outgoing.kind, outgoing.recipients,
+                    ticket.ref, reason)
+    return row
+
+
+def _record(session: Session, ticket: Ticket, outgoing: Outgoing, letter: Letter, row: Outbox,
+            subject: str, text: str, now: datetime) -> None:
+    """The sent mail in the ticket's history; agent-only mail is marked internal."""
+    session.add(Message(
+        ticket_id=ticket.id, raw_id=None, message_id=outgoing.message_id,
+        direction=Direction.OUT, kind=AuthorKind.SYSTEM if outgoing.automatic else
+        AuthorKind.AGENT, from_addr=row.sender, from_name=letter.from_name or "",
+        to_addrs=list(outgoing.recipients), cc_addrs=[], subject=subject, text=text,
+        html=None, date=now, created_at=now, thread_method="new", internal=letter.internal,
+        outbox_id=row.id))
+
+
+def customer_letter(desk: Desk, ticket: Ticket, customer_email: str, template: str,
+                    context: Any, **kwargs: Any) -> Letter:
+    return Letter(template=template, to=(customer_email,), context=context,
+                  language=ticket.language or desk.config.desk.language, **kwargs)
+
+
+def agent_letters(desk: Desk, ticket: Ticket, recipients: Sequence[str], template: str,
+                  context_for: Any) -> list[Letter]:
+    """One letter per agent, each with its own signed Reply-To back to the ticket."""
+    from maildesk.agents.tokens import agent_reply_address
+
+    letters = []
+    for email in recipients:
+        agent = desk.rules.ruleset.agent_for(email)
+        letters.append(Letter(
+            template=template, to=(email,), context=context_for(agent), internal=True,
+            language=getattr(agent, "language", None) or desk.config.desk.language,
+            reply_to=agent_reply_address(desk.secret(), desk.config.desk.address, ticket.ref,
+                                         email),
+            exempt_from_limits=True))
+    return letters

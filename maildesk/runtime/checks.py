@@ -1,0 +1,43 @@
+"""Everything `maildesk check` validates beyond maildesk.toml itself.
+
+Each check returns the problems it found; adding a check is one line in CHECKS.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from maildesk.config.model import Config
+from maildesk.errors import ConfigError, Problem
+from maildesk.outbox.context import samples
+from maildesk.runtime.desk import load_resources, load_templates
+
+Check = Callable[[Config], list[Problem]]
+
+
+def check_resources(config: Config) -> list[Problem]:
+    """Rules, templates and SLA files load, and cross-references between them resolve."""
+    try:
+        load_resources(config)
+    except ConfigError as exc:
+        return exc.problems
+    return []
+
+
+def check_template_rendering(config: Config) -> list[Problem]:
+    """Render each template once with sample values: catches misspelt variables."""
+    try:
+        store = load_templates(config)
+    except ConfigError:
+        return []  # already reported by check_resources
+    return store.check(samples())
+
+
+CHECKS: list[Check] = [check_resources, check_template_rendering]
+
+
+def validate_all(config: Config) -> list[Problem]:
+    problems: list[Problem] = []
+    for check in CHECKS:
+        problems.extend(check(config))
+    return problems

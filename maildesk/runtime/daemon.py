@@ -1,0 +1,279 @@
+"""The asyncio supervisor behind `maildesk run`: intakes, workers, signals, systemd.
+
+Everything the daemon does is either an intake (the SMTP/LMTP listener, one IMAP poller
+per account) or a worker from an explicit list: `async def worker(desk, stop)` that
+returns once `stop` is set. A worker that crashes is logged and started again; the
+daemon itself stops only on SIGTERM/SIGINT, after the mail in flight is answered.
+SIGHUP reloads maildesk.toml and runs the reload hooks; on any error the running
+version stays.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import signal
+import socket
+import threading
+from collections.abc import Awaitable, Callable
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import sdnotify
+
+from maildesk.config.model import Config, ImapAccount, load_config
+from maildesk.errors import ConfigError, Problem, TemporaryFailure
+from maildesk.intake import imap, smtp
+from maildesk.intake.receiver import Receiver
+from maildesk.outbox.worker import outbox_worker
+from maildesk.pipeline.flow import recover
+from maildesk.runtime.desk import Desk
+from maildesk.runtime.metrics import Metrics
+from maildesk.sla.scheduler import timer_worker
+from maildesk.store.db import transaction
+from maildesk.store.models import DaemonStatus
+from maildesk.web.app import web_worker
+
+log = logging.getLogger(__name__)
+
+Worker = Callable[[Desk, asyncio.Event], Awaitable[None]]
+ReloadHook = Callable[[Desk], list[Problem]]  # returns problems; keeps its last good version
+
+RECOVER_EVERY = 30.0
+HEARTBEAT_EVERY = 10.0
+SHUTDOWN_GRACE = 8.0  # systemd's TimeoutStopSec is longer; SIGTERM to exit stays under 10 s
+RESTART_DELAY = 5.0  # before a crashed worker is started again
+
+
+async def pause(stop: asyncio.Event, seconds: float) -> bool:
+    """Sleep unless stopped first; True when stopping."""
+    try:
+        await asyncio.wait_for(stop.wait(), seconds)
+    except TimeoutError:
+        return False
+    return True
+
+
+async def recover_worker(desk: Desk, stop: asyncio.Event) -> None:
+    """Process mail a crash or a storage outage left stored but unprocessed.
+
+    The first pass at startup takes every such row, whatever its age: what a killed
+    daemon left behind should not wait 30 s. That is safe with other daemons running,
+    since processing locks the row and skips it once it is no longer 'received'.
+    """
+    older_than = timedelta(0)
+    while True:
+        try:
+            count = await asyncio.to_thread(recover, desk, older_than)
+            if count:
+                log.info("recover: processed %d stored mail(s)", count)
+        except TemporaryFailure as exc:
+            log.warning("recover: %s", exc)
+        older_than = timedelta(seconds=RECOVER_EVERY)
+        if await pause(stop, RECOVER_EVERY):
+            return
+
+
+WATCH_EVERY = 5.0
+
+
+def reload_if_changed(desk: Desk) -> bool:
+    """Reload when a rule file was added, edited or removed (broken versions once)."""
+    if not desk.rules.changed():
+        return False
+    desk.reload()
+    return True
+
+
+async def watch_worker(desk: Desk, stop: asyncio.Event) -> None:
+    """Pick up edited rule files without a restart or a SIGHUP."""
+    while not await pause(stop, WATCH_EVERY):
+        await asyncio.to_thread(reload_if_changed, desk)
+
+
+# The background workers of every daemon, in start order. The outbox sender and the
+# timer loop are added here, one line each.
+WORKERS: list[tuple[str, Worker]] = [
+    ("recover", recover_worker),
+    ("watch", watch_worker),
+    ("outbox", outbox_worker),
+    ("timers", timer_worker),
+    ("web", web_worker),
+]
+
+
+
+def reload_desk(desk: Desk) -> list[Problem]:
+    """Rules, templates and SLA settings, each keeping its last good version."""
+    return desk.reload()
+
+
+# Called in order on SIGHUP, after maildesk.toml reloaded.
+RELOAD_HOOKS: list[ReloadHook] = [
+    reload_desk,
+]
+
+
+def imap_worker(account: ImapAccount, receiver: Receiver) -> Worker:
+    """An IMAP poller in its own thread (imapclient is blocking), stopped with the daemon."""
+
+    async def worker(desk: Desk, stop: asyncio.Event) -> None:
+        halt = threading.Event()
+        thread = threading.Thread(target=imap.Poller(account, receiver).serve, args=(halt,),
+                                  name=f"imap-{account.name}", daemon=True)
+        thread.start()
+        await stop.wait()
+        halt.set()
+        await asyncio.to_thread(thread.join, SHUTDOWN_GRACE)
+
+    return worker
+
+
+def needs_restart(old: Config, new: Config) -> list[str]:
+    """Sections a reload cannot apply to a running daemon."""
+    pairs = {"database.url": (old.database.url, new.database.url), "smtp": (old.smtp, new.smtp),
+             "imap": (old.imap, new.imap), "metrics": (old.metrics, new.metrics)}
+    return [name for name, (a, b) in pairs.items() if a != b]
+
+
+class Daemon:
+    """Starts the intakes and workers, answers signals, and reports to systemd."""
+
+    def __init__(self, desk: Desk, config_path: Path | None = None, *,
+                 workers: list[tuple[str, Worker]] | None = None,
+                 reload_hooks: list[ReloadHook] | None = None,
+                 heartbeat_every: float = HEARTBEAT_EVERY) -> None:
+        self.desk = desk
+        self.config_path = config_path or desk.config.path
+        self.background = list(WORKERS if workers is None else workers)
+        self.reload_hooks = list(RELOAD_HOOKS if reload_hooks is None else reload_hooks)
+        self.heartbeat_every = heartbeat_every
+        self.metrics = Metrics()
+        self.receiver = Receiver(desk, self.metrics)
+        self.stop = asyncio.Event()
+        self.listeners: list[smtp.Listener] = []
+        self.notifier = sdnotify.SystemdNotifier()
+        self.name = f"{socket.gethostname()}:{os.getpid()}"
+        self.started_at: datetime = desk.clock()
+
+    def workers(self) -> list[tuple[str, Worker]]:
+        """Everything that runs besides the listener, named for the logs."""
+        accounts = [(f"imap:{a.name}", imap_worker(a, self.receiver))
+                    for a in self.desk.config.imap]
+        return [*self.background, ("heartbeat", self.heartbeat), ("watchdog", self.watchdog),
+                *accounts]
+
+    async def run(self) -> int:
+        """Serve until SIGTERM/SIGINT; exit status 0 after a clean stop."""
+        self._install_signals()
+        if self.desk.config.smtp.enabled:
+            self.listeners.append(await smtp.listen(self.desk.config.smtp, self.receiver))
+        metrics_server = self.metrics.serve(self.desk.config.metrics)
+        tasks = [asyncio.create_task(self._guard(name, w), name=name) for name, w in self.workers()]
+        self.notifier.notify("READY=1")
+        log.info("maildesk running as %s: %d worker(s), %d listener(s)", self.name,
+                 len(tasks), len(self.listeners))
+        await self.stop.wait()
+        self.notifier.notify("STOPPING=1")
+        await self._shutdown(tasks)
+        if metrics_server is not None:
+            metrics_server.shutdown()
+        log.info("maildesk stopped")
+        return 0
+
+    def request_stop(self) -> None:
+        log.info("stopping: finishing mail in flight")
+        self.stop.set()
+
+    async def _shutdown(self, tasks: list[asyncio.Task[None]]) -> None:
+        """Stop taking mail, answer what is in flight, then stop the workers."""
+        for listener in self.listeners:
+            listener.stop_accepting()
+        if not await asyncio.to_thread(self.receiver.wait_idle, SHUTDOWN_GRACE):
+            log.warning("stopping with %d mail(s) still in flight", self.receiver.in_flight)
+        for listener in self.listeners:
+            await listener.close_sessions()
+        _done, pending = await asyncio.wait(tasks, timeout=SHUTDOWN_GRACE) if tasks else ((), ())
+        for task in pending:
+            task.cancel()
+        await asyncio.to_thread(self._beat, "stopped")
+
+    def _install_signals(self) -> None:
+        loop = asyncio.get_running_loop()
+        loop.add_signal_handler(signal.SIGTERM, self.request_stop)
+        loop.add_signal_handler(signal.SIGINT, self.request_stop)
+        loop.add_signal_handler(signal.SIGHUP, lambda: loop.run_in_executor(None, self.reload))
+
+    async def _guard(self, name: str, worker: Worker) -> None:
+        """Run a worker; if it crashes, log it and start it again after a pause."""
+        while not self.stop.is_set():
+            try:
+                await worker(self.desk, self.stop)
+                return
+            except Exception as exc:  # noqa: BLE001 - one broken worker must not stop intake
+                log.exception("worker %s crashed; restarting in %.0fs", name, RESTART_DELAY)
+                self.metrics.error(f"worker:{name}", f"{exc.__class__.__name__}: {exc}")
+                await pause(self.stop, RESTART_DELAY)
+
+    def reload(self) -> list[Problem]:
+        """SIGHUP: re-read maildesk.toml, then the hooks; keep the last good version."""
+        self.notifier.notify("RELOADING=1")
+        try:
+            config = load_config(self.config_path)
+        except ConfigError as exc:
+            for problem in exc.problems:
+                log.error("reload: %s", problem)
+            log.error("reload: keeping the running configuration")
+            self.notifier.notify("READY=1")
+            return exc.problems
+        for section in needs_restart(self.desk.config, config):
+            log.warning("reload: [%s] changed; it takes effect after a restart", section)
+        self.desk.config = config
+        problems = [p for hook in self.reload_hooks for p in hook(self.desk)]
+        for problem in problems:
+            log.error("reload: %s", problem)
+        log.info("reloaded %s (%d problem(s))", self.config_path, len(problems))
+        self.notifier.notify("READY=1")
+        return problems
+
+    async def heartbeat(self, desk: Desk, stop: asyncio.Event) -> None:
+        """Write this daemon's DaemonStatus row for `maildesk status`."""
+        while True:
+            await asyncio.to_thread(self._beat, "running")
+            if await pause(stop, self.heartbeat_every):
+                return
+
+    def _beat(self, state: str) -> None:
+        stats = self.metrics.snapshot()
+        stats.update(state=state, interval=self.heartbeat_every,
+                     listening=[f"{self.desk.config.smtp.protocol}:{lst.port}"
+                                for lst in self.listeners],
+                     imap=[a.name for a in self.desk.config.imap])
+        try:
+            with transaction(self.desk.sessions) as session:
+                row = session.get(DaemonStatus, self.name) or DaemonStatus(
+                    name=self.name, started_at=self.started_at)
+                row.heartbeat_at, row.stats = self.desk.clock(), stats
+                row.last_error = stats.get("last_error")
+                session.add(row)
+        except TemporaryFailure as exc:
+            log.warning("heartbeat: %s", exc)
+
+    async def watchdog(self, desk: Desk, stop: asyncio.Event) -> None:
+        """WATCHDOG=1 at half of systemd's WatchdogSec, from the event loop itself, so a
+        blocked loop stops the pings and systemd restarts the daemon."""
+        usec = int(os.environ.get("WATCHDOG_USEC", "0") or 0)
+        if usec <= 0:
+            return
+        while True:
+            self.notifier.notify("WATCHDOG=1")
+            if await pause(stop, usec / 2_000_000):
+                return
+
+
+def serve(desk: Desk, config_path: Path | None = None) -> int:
+    """Run a daemon on this desk until it is told to stop."""
+    # aiosmtpd logs every SMTP command at INFO; the intake logs one line per mail instead.
+    logging.getLogger("mail.log").setLevel(logging.WARNING)
+    return asyncio.run(Daemon(desk, config_path).run())

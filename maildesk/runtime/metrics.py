@@ -1,0 +1,93 @@
+"""Counters of what the intakes received and what the pipeline made of it.
+
+One Metrics per daemon, on its own Prometheus registry (so tests can run several in one
+process), fed only from the Accepted values that accept() returns. The same numbers go
+into the heartbeat row that `maildesk status` reads.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from typing import Any
+
+from prometheus_client import CollectorRegistry, Counter, start_http_server
+
+from maildesk.config.model import MetricsConfig
+from maildesk.config.reader import split_listen
+from maildesk.pipeline.flow import Accepted
+
+log = logging.getLogger(__name__)
+
+# Outcome kinds that have their own counter; every kind is also counted by label.
+NEW_TICKET, THREADED, QUARANTINED = "new-ticket", "threaded", "quarantined"
+
+
+class Metrics:
+    """Prometheus counters plus a plain snapshot for the heartbeat."""
+
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        self._lock = threading.Lock()  # IMAP threads and the event loop both record
+        self._stats: dict[str, Any] = {"received": {}, "errors": {}, "outcomes": {},
+                                       "duplicates": 0, "last_error": None}
+        r = self.registry
+        self.received = Counter("maildesk_received", "Mails received", ["source"], registry=r)
+        self.new_tickets = Counter("maildesk_new_tickets", "Tickets opened", registry=r)
+        self.threaded = Counter("maildesk_threaded_replies", "Mails added to a ticket",
+                                registry=r)
+        self.quarantined = Counter("maildesk_quarantined", "Mails quarantined", registry=r)
+        self.duplicates = Counter("maildesk_duplicates", "Mails already stored", registry=r)
+        self.outcomes = Counter("maildesk_outcomes", "Pipeline outcomes", ["kind"], registry=r)
+        self.errors = Counter("maildesk_errors", "Intake failures (mail not taken)",
+                              ["source"], registry=r)
+
+    def record(self, source: str, result: Accepted) -> None:
+        """Count one mail that accept() took, by what became of it."""
+        self.received.labels(source).inc()
+        kind = result.outcome.kind if result.outcome else ("duplicate" if result.duplicate
+                                                           else "deferred")
+        if result.duplicate and result.outcome is None:
+            self.duplicates.inc()
+        else:
+            self.outcomes.labels(kind).inc()
+        {NEW_TICKET: self.new_tickets, THREADED: self.threaded,
+         QUARANTINED: self.quarantined}.get(kind, _NOOP).inc()
+        with self._lock:
+            _bump(self._stats["received"], source)
+            if kind == "duplicate":
+                self._stats["duplicates"] += 1
+            else:
+                _bump(self._stats["outcomes"], kind)
+
+    def error(self, source: str, message: str) -> None:
+        """Count a mail that could not be taken (storage down, server gone)."""
+        self.errors.labels(source).inc()
+        with self._lock:
+            _bump(self._stats["errors"], source)
+            self._stats["last_error"] = f"{source}: {message}"[:2000]
+
+    def snapshot(self) -> dict[str, Any]:
+        with self._lock:
+            return {k: dict(v) if isinstance(v, dict) else v for k, v in self._stats.items()}
+
+    def serve(self, config: MetricsConfig) -> Any:
+        """Start the /metrics endpoint in a thread; None when [metrics] listen is empty."""
+        if not config.listen:
+            return None
+        host, port = split_listen(config.listen)
+        server, _thread = start_http_server(port, addr=host, registry=self.registry)
+        log.info("metrics on http://%s:%s/metrics", host, server.server_port)
+        return server
+
+
+class _Noop:
+    def inc(self) -> None:
+        return None
+
+
+_NOOP = _Noop()
+
+
+def _bump(counts: dict[str, int], key: str) -> None:
+    counts[key] = counts.get(key, 0) + 1

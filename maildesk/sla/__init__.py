@@ -1,0 +1,1 @@
+"""Service levels: the model, the business calendar, loading, the timer scheduler and its actions."""

@@ -1,0 +1,1 @@
+"""Ticket operations and lifecycle, the threader, satisfaction, views and signed links."""

@@ -1,0 +1,37 @@
+"""Signed, expiring links in mail to customers: one-click survey scores, status pages.
+
+The web endpoint (maildesk/web/app.py) verifies them with the same secret; no login needed,
+and a link is useless for any other ticket or after it expires.
+"""
+
+from __future__ import annotations
+
+import time
+
+from maildesk.agents.tokens import sign_link
+from maildesk.config.model import Config
+from maildesk.outbox.context import SurveyLink
+
+SURVEY = "survey"
+STATUS = "status"
+
+
+def _expires(config: Config) -> int:
+    return int(time.time()) + config.web.link_days * 86400
+
+
+def survey_links(config: Config, ref: str) -> tuple[SurveyLink, ...]:
+    """One link per score 1-5, or none when the desk has no web endpoint."""
+    if not config.web.enabled:
+        return ()
+    expires = _expires(config)
+    return tuple(SurveyLink(score, f"{config.web.base_url}/survey/"
+                                   f"{sign_link(config.secret(), SURVEY, f'{ref}:{score}', expires)}")
+                 for score in range(1, 6))
+
+
+def status_link(config: Config, ref: str) -> str:
+    if not config.web.enabled:
+        return ""
+    token = sign_link(config.secret(), STATUS, ref, _expires(config))
+    return f"{config.web.base_url}/status/{token}"

@@ -1,0 +1,214 @@
+"""Which ticket does a message belong to? Pure functions, fed by lookups.
+
+The order follows what works with real clients:
+1. In-Reply-To / References against every Message-ID the desk received, sent or aliased
+   (References is a set: any known id threads), then Outlook's Thread-Index conversation;
+2. the [MD-1042] tag in the subject, trusted only from a party to the ticket;
+3. a ticket token in a recipient address (support+MD-1042@...), same trust rule;
+4. a weak match: a reply-prefixed subject equal, normalised, to a recently active ticket of
+   the same customer or organisation (never across organisations, never public domains);
+5. otherwise a new ticket.
+A closed ticket is reopened within a grace period; after it a new, linked ticket opens.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from maildesk.types import ParsedMail, ThreadMatch, ThreadMethod, TicketStatus
+
+# Reply and forward prefixes as clients write them, in English, Spanish, Portuguese,
+# German, French, Italian, Dutch, Nordic and Outlook's localised forms.
+_PREFIX = (r"re|aw|rv|res|sv|vs|antw|ant|odp|r|ref|fw|fwd|tr|enc|wg|rif|i|fs|vb|doorst"
+           r"|reenviar|reenviado|fwd?")
+REPLY_PREFIX = re.compile(rf"^\s*(?:(?:{_PREFIX})\s*(?:\[\d+\]|\(\d+\))?\s*[:：]\s*)+",
+                          re.IGNORECASE)
+_WS = re.compile(r"\s+")
+
+
+@dataclass(frozen=True, slots=True)
+class TicketView:
+    """What threading needs to know about a candidate ticket."""
+
+    id: int
+    ref: str
+    status: TicketStatus
+    customer: str
+    organisation: str | None
+    parties: frozenset[str]  # customer, CC'd people and agents who took part
+    closed_at: datetime | None
+    last_activity_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Lookups:
+    """Database lookups the threader needs, passed in so the threader stays pure."""
+
+    by_message_ids: Callable[[Iterable[str]], Mapping[str, int]]
+    by_thread_index: Callable[[str], int | None]
+    by_ref: Callable[[str], TicketView | None]
+    by_id: Callable[[int], TicketView | None]
+    recent_by_subject: Callable[[str, str, str | None, datetime], TicketView | None]
+
+
+@dataclass(frozen=True, slots=True)
+class Policy:
+    prefix: str
+    desk_addresses: tuple[str, ...]
+    subject_match: bool = True
+    subject_match_days: int = 14
+    reopen_days: int = 14
+    public_domains: frozenset[str] = frozenset()
+
+
+def strip_prefixes(subject: str) -> tuple[str, bool]:
+    """Remove leading Re:/AW:/RV:/Fwd:... (repeated); say whether any was there."""
+    subject = subject or ""
+    match = REPLY_PREFIX.match(subject)
+    return (subject[match.end():], True) if match else (subject, False)
+
+
+def normalize_subject(subject: str, prefix: str = "MD") -> str:
+    """Subject reduced for comparison: no prefixes, no ticket tag, case and space folded."""
+    text, _ = strip_prefixes(subject or "")
+    text = re.sub(rf"\[\s*{re.escape(prefix)}-\d+\s*\]", " ", text, flags=re.IGNORECASE)
+    text, _ = strip_prefixes(text)
+    text = unicodedata.normalize("NFKC", text).casefold()
+    return _WS.sub(" ", text).strip()[:500]
+
+
+def subject_refs(subject: str, prefix: str) -> list[str]:
+    """Every [PREFIX-N] tag in the subject, in order."""
+    pattern = rf"\[\s*({re.escape(prefix)})\s*-\s*(\d+)\s*\]"
+    return [f"{prefix}-{int(n)}" for _, n in re.findall(pattern, subject or "", re.IGNORECASE)]
+
+
+def address_refs(recipients: Iterable[str], policy: Policy) -> list[str]:
+    """Refs from +tokens on desk addresses: support+MD-1042@ or support+MD-1042.TOKEN@."""
+    refs = []
+    locals_ = {a.partition("@")[0]: a.partition("@")[2] for a in policy.desk_addresses}
+    for address in recipients:
+        local, _, domain = address.lower().partition("@")
+        base, plus, tag = local.partition("+")
+        if not plus or locals_.get(base) != domain:
+            continue
+        match = re.match(rf"{re.escape(policy.prefix.lower())}-(\d+)", tag)
+        if match:
+            refs.append(f"{policy.prefix}-{int(match.group(1))}")
+    return refs
+
+
+def organisation_of(email: str, public_domains: frozenset[str]) -> str | None:
+    """The sender's organisation is its domain, unless that is a public mail provider."""
+    domain = email.rpartition("@")[2].lower()
+    return None if not domain or domain in public_domains else domain
+
+
+def candidate_ids(mail: ParsedMail) -> list[str]:
+    """In-Reply-To first (the direct parent), then References from newest to oldest."""
+    seen: dict[str, None] = {}
+    for mid in (*mail.in_reply_to, *reversed(mail.references)):
+        seen.setdefault(mid, None)
+    return list(seen)
+
+
+def _by_headers(mail: ParsedMail, lookups: Lookups) -> int | None:
+    ids = candidate_ids(mail)
+    if not ids:
+        return None
+    known = lookups.by_message_ids(ids)
+    return next((known[mid] for mid in ids if mid in known), None)
+
+
+def _by_thread_index(mail: ParsedMail, lookups: Lookups) -> int | None:
+    if mail.thread_index is None:
+        return None
+    return lookups.by_thread_index(mail.thread_index.hex())
+
+
+def _sender(mail: ParsedMail) -> str:
+    return mail.from_addr.email if mail.from_addr else ""
+
+
+def _by_subject_ref(mail: ParsedMail, refs: list[str], method: ThreadMethod,
+                    lookups: Lookups) -> ThreadMatch | None:
+    for ref in refs:
+        ticket = lookups.by_ref(ref)
+        if ticket is None:
+            continue
+        if _sender(mail) in ticket.parties:
+            return ThreadMatch(ticket.id, method)
+        # A stranger must not write into someone else's ticket by copying its number.
+        return ThreadMatch(None, ThreadMethod.NEW, related_ticket_id=ticket.id,
+                           note=f"{method} {ref} from a non-party: possible duplicate")
+    return None
+
+
+def _by_weak_subject(mail: ParsedMail, now: datetime, policy: Policy,
+                     lookups: Lookups) -> int | None:
+    normalized = normalize_subject(mail.subject, policy.prefix)
+    _, had_prefix = strip_prefixes(mail.subject)
+    if not (policy.subject_match and had_prefix and normalized and _sender(mail)):
+        return None
+    org = organisation_of(_sender(mail), policy.public_domains)
+    since = now - timedelta(days=policy.subject_match_days)
+    ticket = lookups.recent_by_subject(normalized, _sender(mail), org, since)
+    return ticket.id if ticket else None
+
+
+def _settle(match: ThreadMatch, now: datetime, policy: Policy, lookups: Lookups) -> ThreadMatch:
+    """Turn a match on a closed ticket into a reopen, or a new ticket linked to it."""
+    if match.ticket_id is None:
+        return match
+    ticket = lookups.by_id(match.ticket_id)
+    if ticket is None or ticket.status != TicketStatus.CLOSED:
+        return match
+    closed = ticket.closed_at or ticket.last_activity_at
+    if now - closed <= timedelta(days=policy.reopen_days):
+        return ThreadMatch(ticket.id, match.method, match.weak, reopen=True, note=match.note)
+    return ThreadMatch(None, ThreadMethod.NEW, related_ticket_id=ticket.id,
+                       note=f"{match.method} matched {ticket.ref}, closed beyond grace period")
+
+
+def find_ticket(mail: ParsedMail, envelope_to: Iterable[str], now: datetime, policy: Policy,
+                lookups: Lookups) -> ThreadMatch:
+    """Decide where `mail` belongs, in the documented order."""
+    return _settle(_match(mail, envelope_to, now, policy, lookups), now, policy, lookups)
+
+
+def _match(mail: ParsedMail, envelope_to: Iterable[str], now: datetime, policy: Policy,
+           lookups: Lookups) -> ThreadMatch:
+    ticket_id = _by_headers(mail, lookups)
+    if ticket_id is not None:
+        return ThreadMatch(ticket_id, ThreadMethod.HEADERS)
+    ticket_id = _by_thread_index(mail, lookups)
+    if ticket_id is not None:
+        return ThreadMatch(ticket_id, ThreadMethod.THREAD_INDEX)
+    tag = _by_subject_ref(mail, subject_refs(mail.subject, policy.prefix),
+                          ThreadMethod.SUBJECT_TAG, lookups)
+    if tag is not None:
+        return tag
+    recipients = [*envelope_to, *(a.email for a in mail.recipients)]
+    token = _by_subject_ref(mail, address_refs(recipients, policy),
+                            ThreadMethod.ADDRESS_TOKEN, lookups)
+    if token is not None:
+        return token
+    ticket_id = _by_weak_subject(mail, now, policy, lookups)
+    if ticket_id is not None:
+        return ThreadMatch(ticket_id, ThreadMethod.SUBJECT, weak=True,
+                           note="reply-prefixed subject equal to a recent ticket's")
+    return ThreadMatch(None, ThreadMethod.NEW)
+
+
+def alias_ids(mail: ParsedMail, known: Mapping[str, int]) -> list[str]:
+    """IDs the mail references that the desk does not know yet: they become aliases.
+
+    A colleague CC'd on the customer's first mail replies-all to *that* mail, whose id
+    the desk may have stored under another id or never seen; keeping every referenced
+    id as an alias of the ticket makes such replies join it instead of forking.
+    """
+    return [mid for mid in candidate_ids(mail) if mid not in known]

@@ -1,0 +1,1 @@
+"""The aiohttp endpoint: survey and status pages."""

@@ -1,0 +1,213 @@
+"""The daemon's small HTTP endpoint: one-click survey answers and customer status pages.
+
+Served with aiohttp, because a maintained HTTP/1.1 server (request parsing, limits,
+keep-alive, form decoding) is safer than a hand-written parser facing the internet,
+and it runs on the daemon's own asyncio loop. Database work runs in a thread, like
+every other worker's.
+
+Every URL carries a signed, expiring token (links.py, tokens.verify_link): it is the
+capability, so there is no login, and the comment form needs no CSRF token, since a
+forged request would have to know the token already. A forged token gets 403, an
+authentic but expired one 410, and neither records anything. Pages are sent with
+`Referrer-Policy: no-referrer` so the token does not leak to other sites.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+
+from aiohttp import web
+from sqlalchemy import and_, or_, select
+
+from maildesk.agents.tokens import verify_link
+from maildesk.runtime.desk import Desk
+from maildesk.sla.model import format_local
+from maildesk.store.db import transaction
+from maildesk.store.models import Message, Ticket
+from maildesk.tickets import satisfaction
+from maildesk.tickets.links import STATUS, SURVEY
+from maildesk.tickets.operations import find_ticket_by_ref
+from maildesk.types import AuthorKind, Direction
+from maildesk.web.pages import render, texts
+
+log = logging.getLogger(__name__)
+
+DESK = web.AppKey("desk", Desk)
+MAX_BODY = 64 * 1024
+HEADERS = {"Referrer-Policy": "no-referrer", "Cache-Control": "no-store",
+           "X-Content-Type-Options": "nosniff", "X-Frame-Options": "DENY",
+           "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; "
+                                      "form-action 'self'; frame-ancestors 'none'"}
+
+
+@dataclass(frozen=True, slots=True)
+class Refused:
+    """Why a token was refused: 403 forged, 410 expired."""
+
+    status: int
+    language: str | None = None
+
+
+def check_token(desk: Desk, purpose: str, token: str) -> str | Refused:
+    """The signed value, or why not. An expired token's value is authentic, so its page
+    can still speak the ticket's language."""
+    now = desk.clock().timestamp()
+    value = verify_link(desk.secret(), purpose, token, now)
+    if value is not None:
+        return value
+    stale = verify_link(desk.secret(), purpose, token, 0)
+    if stale is None:
+        return Refused(403)
+    return Refused(410, _language(desk, stale.partition(":")[0]))
+
+
+def _language(desk: Desk, ref: str) -> str | None:
+    with desk.sessions() as session:
+        ticket = find_ticket_by_ref(session, ref)
+        return ticket.language if ticket else desk.config.desk.language
+
+
+def page(desk: Desk, name: str, language: str | None, status: int = 200,
+         **context: object) -> web.Response:
+    html = render(name, language, desk_name=desk.config.desk.name, **context)
+    return web.Response(text=html, status=status, content_type="text/html",
+                        charset="utf-8", headers=HEADERS)
+
+
+def refused(desk: Desk, why: Refused) -> web.Response:
+    t = texts(why.language or desk.config.desk.language)
+    key = "expired" if why.status == 410 else "invalid"
+    return page(desk, "message", why.language or desk.config.desk.language, why.status,
+                title=t[f"{key}_title"], message=t[key])
+
+
+# -- survey -------------------------------------------------------------------------------
+
+def _survey_value(value: str) -> tuple[str, int] | None:
+    ref, _, score = value.rpartition(":")
+    return (ref, int(score)) if ref and score in ("1", "2", "3", "4", "5") else None
+
+
+def record_score(desk: Desk, ref: str, score: int, comment: str | None) -> Ticket | None:
+    """Record a link answer. Opening the same link again (a reload, a mail scanner's
+    prefetch after the click) changes nothing; another score replaces the answer."""
+    now = desk.clock()
+    with transaction(desk.sessions) as session:
+        ticket = find_ticket_by_ref(session, ref)
+        if ticket is None:
+            return None
+        if comment is not None or ticket.satisfaction_score != score:
+            satisfaction.record(desk, session, ticket, score, comment or "", actor="customer",
+                                now=now, channel="link")
+        return ticket
+
+
+async def survey_answer(request: web.Request) -> web.Response:
+    """GET records the score; POST adds the comment. Both need the same valid token."""
+    desk = request.app[DESK]
+    value = check_token(desk, SURVEY, request.match_info["token"])
+    parsed = _survey_value(value) if isinstance(value, str) else None
+    if not isinstance(value, str) or parsed is None:
+        return refused(desk, value if isinstance(value, Refused) else Refused(403))
+    ref, score = parsed
+    comment = None
+    if request.method == "POST":
+        form = await request.post()
+        comment = str(form.get("comment", ""))[:4000]
+    ticket = await asyncio.to_thread(record_score, desk, ref, score, comment)
+    if ticket is None:
+        return refused(desk, Refused(410))
+    t = texts(ticket.language)
+    if comment is not None:
+        return page(desk, "message", ticket.language, title=t["comment_thanks_title"],
+                    message=t["comment_thanks"].format(ref=ref))
+    return page(desk, "survey", ticket.language, title=t["thanks_title"],
+                message=t["thanks"].format(score=score, ref=ref),
+                comment=ticket.satisfaction_comment or "")
+
+
+# -- status -------------------------------------------------------------------------------
+
+PUBLIC = or_(and_(Message.direction == Direction.IN.value,
+                  Message.kind == AuthorKind.CUSTOMER.value),
+             Message.direction == Direction.OUT.value)
+
+
+def status_view(desk: Desk, ref: str) -> dict[str, object] | None:
+    """What the customer may see: state and the public conversation. Internal mail and
+    notes never, nor agents' own mail to the desk (their public answer goes out as mail)."""
+    with desk.sessions() as session:
+        ticket = find_ticket_by_ref(session, ref)
+        if ticket is None:
+            return None
+        rows = session.execute(select(Message).where(
+            Message.ticket_id == ticket.id, Message.internal.is_(False),
+            Message.kind != AuthorKind.NOTE.value, PUBLIC)
+            .order_by(Message.created_at, Message.id)).scalars().all()
+        lang = "es" if ticket.language == "es" else "en"
+        return {"language": lang, "title": texts(lang)["status_title"].format(ref=ticket.ref),
+                "subject": ticket.subject, "state": texts(lang)["states"].get(ticket.status,
+                                                                               ticket.status),
+                "opened": _when(desk, ticket.created_at, lang),
+                "messages": [{"customer": m.direction == Direction.IN.value,
+                              "iso": m.created_at.isoformat(),
+                              "when": _when(desk, m.created_at, lang), "text": m.text.strip()}
+                             for m in rows]}
+
+
+def _when(desk: Desk, at: datetime, language: str) -> str:
+    return format_local(at, desk.sla.calendar, language)
+
+
+async def status_page(request: web.Request) -> web.Response:
+    desk = request.app[DESK]
+    value = check_token(desk, STATUS, request.match_info["token"])
+    if isinstance(value, Refused):
+        return refused(desk, value)
+    view = await asyncio.to_thread(status_view, desk, value)
+    if view is None:
+        return refused(desk, Refused(410))
+    language = str(view.pop("language"))
+    return page(desk, "status", language, 200, **view)
+
+
+# -- server -------------------------------------------------------------------------------
+
+def make_app(desk: Desk) -> web.Application:
+    app = web.Application(client_max_size=MAX_BODY)
+    app[DESK] = desk
+    app.add_routes([web.get("/survey/{token}", survey_answer),
+                    web.post("/survey/{token}", survey_answer),
+                    web.get("/status/{token}", status_page)])
+    return app
+
+
+def split_listen(listen: str) -> tuple[str, int]:
+    """'127.0.0.1:8080' or '[::1]:8080' -> (host, port)."""
+    host, _, port = listen.rpartition(":")
+    return host.strip("[]") or "127.0.0.1", int(port)
+
+
+async def start(desk: Desk, host: str, port: int) -> tuple[web.AppRunner, int]:
+    """Serve on host:port (0 for any free port); returns the runner and the bound port."""
+    runner = web.AppRunner(make_app(desk), access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, host, port)
+    await site.start()
+    return runner, int(runner.addresses[0][1])  # the real port when 0 was asked
+
+
+async def web_worker(desk: Desk, stop: asyncio.Event) -> None:
+    """The daemon's web endpoint on `[web] listen`, until the daemon stops."""
+    if not desk.config.web.listen:
+        return
+    host, port = split_listen(desk.config.web.listen)
+    runner, bound = await start(desk, host, port)
+    log.info("web: survey and status pages on %s:%d", host, bound)
+    try:
+        await stop.wait()
+    finally:
+        await runner.cleanup()
