@@ -206,6 +206,7 @@ class Decision:
     escalate: bool = False
     sla: str | None = None  # name of an SLA policy
     hits: tuple[RuleHit, ...] = field(default=())
+    rules_version: str = ""  # the rule set that decided (Desk.version), for the event log
 
 
 @dataclass(frozen=True, slots=True)

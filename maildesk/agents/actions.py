@@ -85,14 +85,14 @@ def execute(desk: Desk, session: Session, ticket: Ticket, work: Work, plan: Plan
     _store(session, desk, ticket, work, body, plan)
     _reassign(desk, session, ticket, plan, actor, work.now)
     _classify(desk, session, ticket, plan, actor, work.now)
-    done = list(describe(plan, {a.email: a.name for a in desk.rules.ruleset.agents.values()}))
+    done = list(describe(plan, {a.email: a.name for a in desk.ruleset.agents.values()}))
     if body and not plan.note:
         _answer(desk, session, ticket, work, body, plan)
         done.insert(0, "answer sent to the customer")
     elif plan.status is not None:
         lifecycle.change_status(desk, session, ticket, plan.status, actor=actor, now=work.now,
                                 reason="agent command", agent_name=work.agent.name)
-    if plan.escalate and not tickets.escalate(session, ticket, desk.rules.ruleset, actor=actor,
+    if plan.escalate and not tickets.escalate(session, ticket, desk.ruleset, actor=actor,
                                               now=work.now, reason="escalated by agent"):
         done[done.index("escalated to the next tier")] = "not escalated: already at the top tier"
     return tuple(done)
@@ -124,7 +124,7 @@ def _reassign(desk: Desk, session: Session, ticket: Ticket, plan: Plan, actor: s
         tickets.assign(session, ticket, agent=plan.agent, team=None, actor=actor, now=now,
                        reason="assigned by agent")
     if plan.team:
-        team = desk.rules.ruleset.team(plan.team)
+        team = desk.ruleset.team(plan.team)
         tickets.assign(session, ticket, agent=None, team=plan.team, actor=actor, now=now,
                        reason="handed to the team by agent", tier=team.tier if team else None)
 

@@ -10,7 +10,7 @@ import argparse
 
 from maildesk.cli.common import config_from
 from maildesk.runtime.daemon import serve
-from maildesk.runtime.desk import open_desk
+from maildesk.runtime.desk import open_holder
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -20,4 +20,4 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     config = config_from(args)
-    return serve(open_desk(config), config.path)
+    return serve(open_holder(config), config.path)

@@ -144,7 +144,7 @@ def _plan_for(args: argparse.Namespace, ruleset: RuleSet) -> tuple[Plan, str]:
 
 def run_agent_action(args: argparse.Namespace) -> int:
     desk = desk_from(args)
-    ruleset = desk.rules.ruleset
+    ruleset = desk.ruleset
     agent = find_agent(ruleset, args.agent) if args.agent else ADMIN
     if agent is None:
         print(f"no agent {args.agent!r}", file=sys.stderr)

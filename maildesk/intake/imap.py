@@ -138,7 +138,7 @@ class Mailbox:
 
     @property
     def desk(self) -> Desk:
-        return self.receiver.desk
+        return self.receiver.holder.current
 
     def sync(self) -> int:
         """Fetch, accept and settle every message above the cursor; returns how many.

@@ -13,7 +13,7 @@ import logging
 import threading
 
 from maildesk.pipeline.flow import Accepted, accept, quick_message_id
-from maildesk.runtime.desk import Desk
+from maildesk.runtime.desk import Desk, DeskHolder, holder_of
 from maildesk.runtime.metrics import Metrics
 from maildesk.types import RawMail
 
@@ -25,9 +25,9 @@ DEFAULT_CONCURRENCY = 4
 class Receiver:
     """Runs accept() for every intake and counts what happened."""
 
-    def __init__(self, desk: Desk, metrics: Metrics | None = None,
+    def __init__(self, desk: Desk | DeskHolder, metrics: Metrics | None = None,
                  concurrency: int = DEFAULT_CONCURRENCY) -> None:
-        self.desk = desk
+        self.holder = holder_of(desk)
         self.metrics = metrics or Metrics()
         self._slots = asyncio.Semaphore(concurrency)
         self._idle = threading.Condition()
@@ -59,7 +59,7 @@ class Receiver:
                  raw.source, raw.source_ref or "-", quick_message_id(raw.data),
                  raw.envelope_from or "", ",".join(raw.envelope_to) or "-", len(raw.data))
         try:
-            result = accept(self.desk, raw)
+            result = accept(self.holder.current, raw)  # one snapshot for the whole mail
         except Exception as exc:
             self.metrics.error(str(raw.source), f"{exc.__class__.__name__}: {exc}")
             raise

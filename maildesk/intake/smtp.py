@@ -88,7 +88,7 @@ class DeskHandler:
     async def handle_RCPT(self, server: SMTP, session: Session, envelope: Envelope,
                           address: str, rcpt_options: list[str]) -> str:
         # Read each time so that a SIGHUP reload of [desk] addresses applies at once.
-        reply = recipient_reply(address, self.receiver.desk.config.desk.addresses)
+        reply = recipient_reply(address, self.receiver.holder.current.config.desk.addresses)
         if reply == RECIPIENT_OK:
             envelope.rcpt_tos.append(address)
             envelope.rcpt_options.extend(rcpt_options)

@@ -127,7 +127,7 @@ def agent_letters(desk: Desk, ticket: Ticket, recipients: Sequence[str], templat
 
     letters = []
     for email in recipients:
-        agent = desk.rules.ruleset.agent_for(email)
+        agent = desk.ruleset.agent_for(email)
         letters.append(Letter(
             template=template, to=(email,), context=context_for(agent), internal=True,
             language=getattr(agent, "language", None) or desk.config.desk.language,

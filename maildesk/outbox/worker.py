@@ -5,9 +5,10 @@ from __future__ import annotations
 import asyncio
 
 from maildesk.outbox.send import run_sender
-from maildesk.runtime.desk import Desk
+from maildesk.runtime.desk import DeskHolder
 
 
-async def outbox_worker(desk: Desk, stop: asyncio.Event) -> None:
-    """Deliver queued mail through [relay] until the daemon stops."""
+async def outbox_worker(holder: DeskHolder, stop: asyncio.Event) -> None:
+    """Deliver queued mail through [relay] until the daemon stops ([relay] as at start)."""
+    desk = holder.current
     await run_sender(stop, desk.sessions, desk.config.relay, desk.config.outbox)

@@ -28,6 +28,14 @@ class RulesHolder:
         self.ruleset: RuleSet = self._load()
         self._failed: dict[str, int] | None = None  # files of the last failed attempt
 
+    @classmethod
+    def from_ruleset(cls, rules_dir: Path, ruleset: RuleSet) -> RulesHolder:
+        """A holder around a set already loaded (a desk built without one)."""
+        holder = cls.__new__(cls)
+        holder.rules_dir, holder.templates, holder.sla_policies = Path(rules_dir), None, None
+        holder.ruleset, holder._failed = ruleset, None
+        return holder
+
     def _load(self) -> RuleSet:
         return load_ruleset(self.rules_dir, templates=self.templates,
                             sla_policies=self.sla_policies)

@@ -1,8 +1,9 @@
 """The asyncio supervisor behind `maildesk run`: intakes, workers, signals, systemd.
 
 Everything the daemon does is either an intake (the SMTP/LMTP listener, one IMAP poller
-per account) or a worker from an explicit list: `async def worker(desk, stop)` that
-returns once `stop` is set. A worker that crashes is logged and started again; the
+per account) or a worker from an explicit list: `async def worker(holder, stop)` that
+returns once `stop` is set, and takes `holder.current` (the desk snapshot) for each unit
+of work, so that a reload reaches it at the next mail or pass, never in the middle. A worker that crashes is logged and started again; the
 daemon itself stops only on SIGTERM/SIGINT, after the mail in flight is answered.
 SIGHUP reloads maildesk.toml and runs the reload hooks; on any error the running
 version stays.
@@ -28,7 +29,7 @@ from maildesk.intake import imap, smtp
 from maildesk.intake.receiver import Receiver
 from maildesk.outbox.worker import outbox_worker
 from maildesk.pipeline.flow import recover
-from maildesk.runtime.desk import Desk
+from maildesk.runtime.desk import DeskHolder
 from maildesk.runtime.metrics import Metrics
 from maildesk.sla.scheduler import timer_worker
 from maildesk.store.db import transaction
@@ -37,8 +38,7 @@ from maildesk.web.app import web_worker
 
 log = logging.getLogger(__name__)
 
-Worker = Callable[[Desk, asyncio.Event], Awaitable[None]]
-ReloadHook = Callable[[Desk], list[Problem]]  # returns problems; keeps its last good version
+Worker = Callable[[DeskHolder, asyncio.Event], Awaitable[None]]
 
 RECOVER_EVERY = 30.0
 HEARTBEAT_EVERY = 10.0
@@ -55,7 +55,7 @@ async def pause(stop: asyncio.Event, seconds: float) -> bool:
     return True
 
 
-async def recover_worker(desk: Desk, stop: asyncio.Event) -> None:
+async def recover_worker(holder: DeskHolder, stop: asyncio.Event) -> None:
     """Process mail a crash or a storage outage left stored but unprocessed.
 
     The first pass at startup takes every such row, whatever its age: what a killed
@@ -65,7 +65,7 @@ async def recover_worker(desk: Desk, stop: asyncio.Event) -> None:
     older_than = timedelta(0)
     while True:
         try:
-            count = await asyncio.to_thread(recover, desk, older_than)
+            count = await asyncio.to_thread(recover, holder.current, older_than)
             if count:
                 log.info("recover: processed %d stored mail(s)", count)
         except TemporaryFailure as exc:
@@ -78,18 +78,10 @@ async def recover_worker(desk: Desk, stop: asyncio.Event) -> None:
 WATCH_EVERY = 5.0
 
 
-def reload_if_changed(desk: Desk) -> bool:
-    """Reload when a rule file was added, edited or removed (broken versions once)."""
-    if not desk.rules.changed():
-        return False
-    desk.reload()
-    return True
-
-
-async def watch_worker(desk: Desk, stop: asyncio.Event) -> None:
+async def watch_worker(holder: DeskHolder, stop: asyncio.Event) -> None:
     """Pick up edited rule files without a restart or a SIGHUP."""
     while not await pause(stop, WATCH_EVERY):
-        await asyncio.to_thread(reload_if_changed, desk)
+        await asyncio.to_thread(holder.reload_if_changed)
 
 
 # The background workers of every daemon, in start order. The outbox sender and the
@@ -104,21 +96,10 @@ WORKERS: list[tuple[str, Worker]] = [
 
 
 
-def reload_desk(desk: Desk) -> list[Problem]:
-    """Rules, templates and SLA settings, each keeping its last good version."""
-    return desk.reload()
-
-
-# Called in order on SIGHUP, after maildesk.toml reloaded.
-RELOAD_HOOKS: list[ReloadHook] = [
-    reload_desk,
-]
-
-
 def imap_worker(account: ImapAccount, receiver: Receiver) -> Worker:
     """An IMAP poller in its own thread (imapclient is blocking), stopped with the daemon."""
 
-    async def worker(desk: Desk, stop: asyncio.Event) -> None:
+    async def worker(holder: DeskHolder, stop: asyncio.Event) -> None:
         halt = threading.Event()
         thread = threading.Thread(target=imap.Poller(account, receiver).serve, args=(halt,),
                                   name=f"imap-{account.name}", daemon=True)
@@ -140,17 +121,16 @@ def needs_restart(old: Config, new: Config) -> list[str]:
 class Daemon:
     """Starts the intakes and workers, answers signals, and reports to systemd."""
 
-    def __init__(self, desk: Desk, config_path: Path | None = None, *,
+    def __init__(self, holder: DeskHolder, config_path: Path | None = None, *,
                  workers: list[tuple[str, Worker]] | None = None,
-                 reload_hooks: list[ReloadHook] | None = None,
                  heartbeat_every: float = HEARTBEAT_EVERY) -> None:
-        self.desk = desk
+        self.holder = holder
+        desk = holder.current
         self.config_path = config_path or desk.config.path
         self.background = list(WORKERS if workers is None else workers)
-        self.reload_hooks = list(RELOAD_HOOKS if reload_hooks is None else reload_hooks)
         self.heartbeat_every = heartbeat_every
         self.metrics = Metrics()
-        self.receiver = Receiver(desk, self.metrics)
+        self.receiver = Receiver(holder, self.metrics)
         self.stop = asyncio.Event()
         self.listeners: list[smtp.Listener] = []
         self.notifier = sdnotify.SystemdNotifier()
@@ -160,16 +140,17 @@ class Daemon:
     def workers(self) -> list[tuple[str, Worker]]:
         """Everything that runs besides the listener, named for the logs."""
         accounts = [(f"imap:{a.name}", imap_worker(a, self.receiver))
-                    for a in self.desk.config.imap]
+                    for a in self.holder.current.config.imap]
         return [*self.background, ("heartbeat", self.heartbeat), ("watchdog", self.watchdog),
                 *accounts]
 
     async def run(self) -> int:
         """Serve until SIGTERM/SIGINT; exit status 0 after a clean stop."""
         self._install_signals()
-        if self.desk.config.smtp.enabled:
-            self.listeners.append(await smtp.listen(self.desk.config.smtp, self.receiver))
-        metrics_server = self.metrics.serve(self.desk.config.metrics)
+        config = self.holder.current.config
+        if config.smtp.enabled:
+            self.listeners.append(await smtp.listen(config.smtp, self.receiver))
+        metrics_server = self.metrics.serve(config.metrics)
         tasks = [asyncio.create_task(self._guard(name, w), name=name) for name, w in self.workers()]
         self.notifier.notify("READY=1")
         log.info("maildesk running as %s: %d worker(s), %d listener(s)", self.name,
@@ -209,7 +190,7 @@ class Daemon:
         """Run a worker; if it crashes, log it and start it again after a pause."""
         while not self.stop.is_set():
             try:
-                await worker(self.desk, self.stop)
+                await worker(self.holder, self.stop)
                 return
             except Exception as exc:  # noqa: BLE001 - one broken worker must not stop intake
                 log.exception("worker %s crashed; restarting in %.0fs", name, RESTART_DELAY)
@@ -217,7 +198,11 @@ class Daemon:
                 await pause(self.stop, RESTART_DELAY)
 
     def reload(self) -> list[Problem]:
-        """SIGHUP: re-read maildesk.toml, then the hooks; keep the last good version."""
+        """SIGHUP: re-read maildesk.toml, rules, templates and SLA into a new snapshot.
+
+        A broken maildesk.toml keeps the whole running snapshot; a broken rule, template
+        or SLA file keeps that part's last good version.
+        """
         self.notifier.notify("RELOADING=1")
         try:
             config = load_config(self.config_path)
@@ -227,17 +212,14 @@ class Daemon:
             log.error("reload: keeping the running configuration")
             self.notifier.notify("READY=1")
             return exc.problems
-        for section in needs_restart(self.desk.config, config):
+        for section in needs_restart(self.holder.current.config, config):
             log.warning("reload: [%s] changed; it takes effect after a restart", section)
-        self.desk.config = config
-        problems = [p for hook in self.reload_hooks for p in hook(self.desk)]
-        for problem in problems:
-            log.error("reload: %s", problem)
+        problems = self.holder.reload(config)
         log.info("reloaded %s (%d problem(s))", self.config_path, len(problems))
         self.notifier.notify("READY=1")
         return problems
 
-    async def heartbeat(self, desk: Desk, stop: asyncio.Event) -> None:
+    async def heartbeat(self, holder: DeskHolder, stop: asyncio.Event) -> None:
         """Write this daemon's DaemonStatus row for `maildesk status`."""
         while True:
             await asyncio.to_thread(self._beat, "running")
@@ -247,20 +229,20 @@ class Daemon:
     def _beat(self, state: str) -> None:
         stats = self.metrics.snapshot()
         stats.update(state=state, interval=self.heartbeat_every,
-                     listening=[f"{self.desk.config.smtp.protocol}:{lst.port}"
+                     listening=[f"{self.holder.current.config.smtp.protocol}:{lst.port}"
                                 for lst in self.listeners],
-                     imap=[a.name for a in self.desk.config.imap])
+                     imap=[a.name for a in self.holder.current.config.imap])
         try:
-            with transaction(self.desk.sessions) as session:
+            with transaction(self.holder.current.sessions) as session:
                 row = session.get(DaemonStatus, self.name) or DaemonStatus(
                     name=self.name, started_at=self.started_at)
-                row.heartbeat_at, row.stats = self.desk.clock(), stats
+                row.heartbeat_at, row.stats = self.holder.current.clock(), stats
                 row.last_error = stats.get("last_error")
                 session.add(row)
         except TemporaryFailure as exc:
             log.warning("heartbeat: %s", exc)
 
-    async def watchdog(self, desk: Desk, stop: asyncio.Event) -> None:
+    async def watchdog(self, holder: DeskHolder, stop: asyncio.Event) -> None:
         """WATCHDOG=1 at half of systemd's WatchdogSec, from the event loop itself, so a
         blocked loop stops the pings and systemd restarts the daemon."""
         usec = int(os.environ.get("WATCHDOG_USEC", "0") or 0)
@@ -272,8 +254,8 @@ class Daemon:
                 return
 
 
-def serve(desk: Desk, config_path: Path | None = None) -> int:
+def serve(holder: DeskHolder, config_path: Path | None = None) -> int:
     """Run a daemon on this desk until it is told to stop."""
     # aiosmtpd logs every SMTP command at INFO; the intake logs one line per mail instead.
     logging.getLogger("mail.log").setLevel(logging.WARNING)
-    return asyncio.run(Daemon(desk, config_path).run())
+    return asyncio.run(Daemon(holder, config_path).run())

@@ -1,15 +1,19 @@
-"""The running desk: configuration plus the resources every stage shares.
+"""The desk a mail is processed with: one frozen snapshot, and the holder that swaps it.
 
-Built once by the CLI or the daemon and passed explicitly; there is no global.
-Rules, templates and SLA settings are held as "last good" values: reload() swaps in a
-new version only when all of it is valid, so a bad edit never stops intake.
+A `Desk` is immutable: configuration, rules, templates, SLA settings and the clock are
+fixed for as long as a mail is being processed. A reload builds a complete new snapshot
+from disk and swaps it into the `DeskHolder` with one assignment, so a mail sees either
+the old rule set or the new one, never a mixture. A bad edit never replaces a good
+version: the holder keeps the last good snapshot and reports the problems.
 """
 
 from __future__ import annotations
 
+import hashlib
 import logging
+import threading
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 
@@ -21,7 +25,7 @@ from maildesk.config.model import Config
 from maildesk.errors import ConfigError, Problem, TemporaryFailure
 from maildesk.mail.loops import LoopLimits
 from maildesk.outbox.templates import TemplateStore
-from maildesk.rules import RulesHolder
+from maildesk.rules import RuleSet, RulesHolder
 from maildesk.sla.model import SlaSettings, load_sla
 from maildesk.store.db import make_engine, make_sessionmaker
 from maildesk.store.migrate import ensure_schema
@@ -31,16 +35,19 @@ from maildesk.tickets.threader import Policy
 log = logging.getLogger(__name__)
 
 
-@dataclass
+@dataclass(frozen=True, slots=True)
 class Desk:
+    """Everything one mail is processed with; replace() makes a variant, nothing mutates."""
+
     config: Config
     engine: Engine
     sessions: sessionmaker[Session]
-    rules: RulesHolder
+    ruleset: RuleSet
     templates: TemplateStore
     sla: SlaSettings
     clock: Callable[[], datetime] = utcnow
     send_mail: bool = True  # False while importing history: thread and store, never answer
+    version: str = ""  # names the rule files this snapshot was built from, for the event log
 
     @property
     def attachments_root(self) -> Path:
@@ -64,23 +71,63 @@ class Desk:
                       subject_match=t.subject_match, subject_match_days=t.subject_match_days,
                       reopen_days=t.reopen_days, public_domains=frozenset(t.public_domains))
 
-    def reload(self) -> list[Problem]:
-        """Reload SLA, templates and rules from disk; keep the last good version on error."""
-        problems: list[Problem] = []
-        try:
-            self.sla = load_sla(self.config.rules_dir, self.config.desk.timezone)
-        except ConfigError as exc:
-            problems.extend(exc.problems)
-        problems.extend(self.templates.load())
-        self.rules.templates = set(self.templates.names()) | {"none"}
-        self.rules.sla_policies = set(self.sla.policies)
-        problems.extend(self.rules.reload())
+    def close(self) -> None:
+        self.engine.dispose()
+
+
+def ruleset_version(ruleset: RuleSet) -> str:
+    """A short, stable name for the rule files as loaded (path and modification time)."""
+    files = "\n".join(f"{name}\t{stamp}" for name, stamp in sorted(ruleset.files.items()))
+    return hashlib.sha256(files.encode()).hexdigest()[:12]
+
+
+class DeskHolder:
+    """The daemon's current snapshot. Workers read `current` once per unit of work."""
+
+    def __init__(self, desk: Desk, rules: RulesHolder | None = None) -> None:
+        self.current = desk
+        self.rules = rules or RulesHolder.from_ruleset(desk.config.rules_dir, desk.ruleset)
+        self._lock = threading.Lock()  # one reload at a time (SIGHUP and the file watcher)
+
+    def reload(self, config: Config | None = None) -> list[Problem]:
+        """Build a new snapshot from disk (and `config`, if given) and swap it in whole.
+
+        Each part keeps its last good version when its files are broken; the problems are
+        logged and returned.
+        """
+        with self._lock:
+            old = self.current
+            config = config or old.config
+            problems: list[Problem] = []
+            sla, templates = old.sla, old.templates
+            try:
+                sla = load_sla(config.rules_dir, config.desk.timezone)
+            except ConfigError as exc:
+                problems.extend(exc.problems)
+            try:
+                templates = load_templates(config)
+            except ConfigError as exc:
+                problems.extend(exc.problems)
+            self.rules.templates = set(templates.names()) | {"none"}
+            self.rules.sla_policies = set(sla.policies)
+            problems.extend(self.rules.reload())
+            ruleset = self.rules.ruleset
+            self.current = replace(old, config=config, ruleset=ruleset, templates=templates,
+                                   sla=sla, version=ruleset_version(ruleset))
         for problem in problems:
             log.error("reload: %s (keeping the last good version)", problem)
         return problems
 
-    def close(self) -> None:
-        self.engine.dispose()
+    def reload_if_changed(self) -> bool:
+        """Reload when a rule file was added, edited or removed (broken versions once)."""
+        if not self.rules.changed():
+            return False
+        self.reload()
+        return True
+
+
+def holder_of(desk: Desk | DeskHolder) -> DeskHolder:
+    return desk if isinstance(desk, DeskHolder) else DeskHolder(desk)
 
 
 def load_templates(config: Config) -> TemplateStore:
@@ -118,6 +165,12 @@ def load_resources(config: Config) -> tuple[RulesHolder, TemplateStore, SlaSetti
 def open_desk(config: Config, *, migrate: bool | None = None,
               clock: Callable[[], datetime] = utcnow) -> Desk:
     """Load rules and templates, then connect to storage (migrating when configured)."""
+    return open_holder(config, migrate=migrate, clock=clock).current
+
+
+def open_holder(config: Config, *, migrate: bool | None = None,
+                clock: Callable[[], datetime] = utcnow) -> DeskHolder:
+    """The same, kept in a holder that can reload it (the daemon's way)."""
     rules, templates, sla = load_resources(config)
     engine = make_engine(config.database.url)
     if config.database.auto_migrate if migrate is None else migrate:
@@ -125,5 +178,7 @@ def open_desk(config: Config, *, migrate: bool | None = None,
             ensure_schema(engine)
         except (OperationalError, DBAPIError) as exc:
             raise TemporaryFailure(f"storage unavailable: {str(exc).splitlines()[0]}") from exc
-    return Desk(config=config, engine=engine, sessions=make_sessionmaker(engine), rules=rules,
-                templates=templates, sla=sla, clock=clock)
+    desk = Desk(config=config, engine=engine, sessions=make_sessionmaker(engine),
+                ruleset=rules.ruleset, templates=templates, sla=sla, clock=clock,
+                version=ruleset_version(rules.ruleset))
+    return DeskHolder(desk, rules)

@@ -74,7 +74,7 @@ def team_lead(ruleset: RuleSet, team_name: str | None) -> list[str]:
 
 def people(desk: Desk, ticket: Ticket, roles: Iterable[str]) -> list[str]:
     """Agent addresses for the planner's roles: assignee, team, team-lead."""
-    ruleset = desk.rules.ruleset
+    ruleset = desk.ruleset
     found: list[str] = []
     for role in roles:
         if role == "assignee" and ticket.assignee:
@@ -157,7 +157,7 @@ def escalate(desk: Desk, session: Session, ticket: Ticket, action: TimerAction,
              now: datetime) -> str:
     """Move the ticket to the next tier's team, then tell that team's lead."""
     kind = "breach-resolution" if ticket.resolution_breached_at else "breach-response"
-    moved = tickets.escalate(session, ticket, desk.rules.ruleset, actor=ACTOR, now=now,
+    moved = tickets.escalate(session, ticket, desk.ruleset, actor=ACTOR, now=now,
                              reason=WORDS["en"][kind])
     recipients = people(desk, ticket, action.notify)
     customer = session.get(Contact, ticket.customer_id)

@@ -25,7 +25,7 @@ from sqlalchemy import Table, func, select
 from sqlalchemy.orm import Session
 
 from maildesk.errors import TemporaryFailure
-from maildesk.runtime.desk import Desk
+from maildesk.runtime.desk import Desk, DeskHolder
 from maildesk.sla.actions import apply_action
 from maildesk.sla.model import TicketView, TimerAction, plan_timers
 from maildesk.store.db import transaction
@@ -164,9 +164,13 @@ def ticket_view(session: Session, ticket: Ticket) -> TicketView:
         last_agent_activity_at=last_activity(session, ticket.id, AuthorKind.AGENT))
 
 
-async def timer_worker(desk: Desk, stop: asyncio.Event) -> None:
-    """The daemon's timer loop: a pass every `[sla] tick_interval` seconds until stopped."""
+async def timer_worker(holder: DeskHolder, stop: asyncio.Event) -> None:
+    """The daemon's timer loop: a pass every `[sla] tick_interval` seconds until stopped.
+
+    Each pass takes the current desk snapshot, so reloaded SLA files apply from the next one.
+    """
     while not stop.is_set():
+        desk = holder.current
         try:
             result = await asyncio.to_thread(tick, desk, desk.clock())
             if result.actions:

@@ -157,7 +157,8 @@ def apply_decision(session: Session, ticket: Ticket, decision: Decision, *,
     for hit in decision.hits:
         for action in hit.actions:
             log_event(session, ticket.id, f"rule:{hit.rule}", "rule",
-                      {"rule": hit.rule, "file": hit.file, "line": hit.line, "action": action},
+                      {"rule": hit.rule, "file": hit.file, "line": hit.line, "action": action,
+                       "rules_version": decision.rules_version},
                       f"rule '{hit.rule}' {action}", at=now)
 
 

@@ -64,7 +64,7 @@ def record(desk: Desk, session: Session, ticket: Ticket, score: int, comment: st
 def notify_low_score(desk: Desk, session: Session, ticket: Ticket, score: int, now: Any) -> None:
     """The escalation template, to the lead of the ticket's team (else its members, else
     the assignee): a low score deserves a look, but is not a new tier."""
-    recipients = team_lead(desk.rules.ruleset, ticket.team) or (
+    recipients = team_lead(desk.ruleset, ticket.team) or (
         [ticket.assignee] if ticket.assignee else [])
     customer = session.get(Contact, ticket.customer_id)
 

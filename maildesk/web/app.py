@@ -23,7 +23,7 @@ from aiohttp import web
 from sqlalchemy import and_, or_, select
 
 from maildesk.agents.tokens import verify_link
-from maildesk.runtime.desk import Desk
+from maildesk.runtime.desk import Desk, DeskHolder
 from maildesk.sla.model import format_local
 from maildesk.store.db import transaction
 from maildesk.store.models import Message, Ticket
@@ -200,8 +200,9 @@ async def start(desk: Desk, host: str, port: int) -> tuple[web.AppRunner, int]:
     return runner, int(runner.addresses[0][1])  # the real port when 0 was asked
 
 
-async def web_worker(desk: Desk, stop: asyncio.Event) -> None:
-    """The daemon's web endpoint on `[web] listen`, until the daemon stops."""
+async def web_worker(holder: DeskHolder, stop: asyncio.Event) -> None:
+    """The daemon's web endpoint on `[web] listen` (as at start), until the daemon stops."""
+    desk = holder.current
     if not desk.config.web.listen:
         return
     host, port = split_listen(desk.config.web.listen)

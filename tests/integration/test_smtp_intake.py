@@ -6,7 +6,7 @@ import smtplib
 import socket
 import subprocess
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import pytest
@@ -30,6 +30,7 @@ class Served:
     desk: Desk
     listener: smtp.Listener
     url: str
+    receiver: Receiver
 
     @property
     def port(self) -> int:
@@ -47,9 +48,10 @@ def serve(tmp_path: Path, db_url: str) -> Iterator[Callable[..., Served]]:
         config = load_config(make_desk(tmp_path / "desk", db_url,
                                        '[smtp]\nlisten = "127.0.0.1:0"\n' + extra))
         desk = open_desk(config)
-        listener = loop.run(smtp.listen(config.smtp, Receiver(desk)))
+        receiver = Receiver(desk)
+        listener = loop.run(smtp.listen(config.smtp, receiver))
         started.append((desk, listener))
-        return Served(desk, listener, db_url)
+        return Served(desk, listener, db_url, receiver)
 
     yield start
     for desk, listener in started:
@@ -111,16 +113,16 @@ def test_oversize_mail_gets_552(serve: Callable[..., Served]) -> None:
 
 def test_storage_down_gives_451_then_accepted_on_retry(serve: Callable[..., Served]) -> None:
     served = serve()
-    working = served.desk.sessions
+    working = served.receiver.holder.current
     down = make_engine(UNREACHABLE)
-    served.desk.sessions = make_sessionmaker(down)
+    served.receiver.holder.current = replace(working, sessions=make_sessionmaker(down))
     try:
         with served.client() as client:
             with pytest.raises(smtplib.SMTPDataError) as refused:
                 client.sendmail("c4@customer.example", ["support@acme.example"], mail(4))
             assert (refused.value.smtp_code, refused.value.smtp_error[:5]) == (451, b"4.3.0")
     finally:
-        served.desk.sessions = working
+        served.receiver.holder.current = working
         down.dispose()
     assert counts(served.url) == (0, 0)
     with served.client() as client:  # the client's retry

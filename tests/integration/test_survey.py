@@ -109,11 +109,13 @@ def test_a_numeric_reply_records_the_score_without_reopening(web_desk: Desk) -> 
     body = ("5 - great service\nThe invoice is right now.\n\n"
             "On Tue, 25 Nov 2025 Acme Support wrote:\n> Your request is closed.\n")
     data = mail(f"Re: [{ref}] Invoice 2025-113 is wrong", body, in_reply_to=first)
-    web_desk.clock = lambda: madrid(2025, 11, 25, 11, 0)
+    from dataclasses import replace
+
     from maildesk.pipeline.flow import accept
     from maildesk.types import RawMail, Source
 
-    outcome = accept(web_desk, RawMail(data, Source.PIPE)).outcome
+    at_eleven = replace(web_desk, clock=lambda: madrid(2025, 11, 25, 11, 0))
+    outcome = accept(at_eleven, RawMail(data, Source.PIPE)).outcome
     assert outcome is not None and (outcome.kind, outcome.ref) == ("survey", ref)
     row = ticket(web_desk, ref)
     assert row.status == TicketStatus.CLOSED and row.reopen_count == 0

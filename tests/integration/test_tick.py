@@ -13,6 +13,7 @@ import os
 import subprocess
 import sys
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import UTC, datetime
 from email.message import EmailMessage
 from email.utils import make_msgid
@@ -74,8 +75,7 @@ def mail(subject: str, body: str = "It does not work.", *, sender: str = "maria@
 
 def receive(desk: Desk, at: datetime, data: bytes) -> str:
     """Ingest `data` as if it arrived at `at`; the ticket ref it went to."""
-    desk.clock = lambda: at
-    outcome = accept(desk, RawMail(data, Source.PIPE)).outcome
+    outcome = accept(replace(desk, clock=lambda: at), RawMail(data, Source.PIPE)).outcome
     assert outcome is not None and outcome.ref, outcome
     return outcome.ref
 

@@ -37,7 +37,7 @@ ON_BEHALF = "opened by agent"
 
 def _agent(desk: Desk, item: Item) -> Agent | None:
     sender = item.mail.from_addr
-    return desk.rules.ruleset.agent_for(sender.email) if sender else None
+    return desk.ruleset.agent_for(sender.email) if sender else None
 
 
 def _identity(desk: Desk, item: Item, agent: Agent) -> Identity:
@@ -100,7 +100,7 @@ def _work(item: Item, identity: Identity, ticket: Ticket) -> Work:
 def _agent_mail(desk: Desk, session: Session, item: Item, ticket: Ticket,
                 identity: Identity) -> Item:
     """Check every command first; then apply all of them, or none and tell the agent."""
-    block, plan = interpret(strip_reply(item.mail.text), desk.rules.ruleset)
+    block, plan = interpret(strip_reply(item.mail.text), desk.ruleset)
     work = _work(item, identity, ticket)
     errors = plan.errors or check(session, ticket, plan, block.body)
     if errors:
@@ -163,7 +163,7 @@ def cc_customer(mail: ParsedMail, desk_addresses: tuple[str, ...],
 
 
 def _without_ticket(desk: Desk, session: Session, item: Item, identity: Identity) -> Item:
-    agents = {a for agent in desk.rules.ruleset.agents.values() for a in agent.addresses}
+    agents = {a for agent in desk.ruleset.agents.values() for a in agent.addresses}
     original = forwarded_mail(item.mail)
     if original is not None and original.from_addr is not None \
             and original.from_addr.email not in agents | set(desk.config.desk.addresses):

@@ -62,7 +62,8 @@ def decide(desk: Desk, session: Session, item: Item) -> Item:
         customer_organisation=customer.organisation, customer_vip=customer.vip,
         is_follow_up=item.match.ticket_id is not None,
         in_business_hours=desk.sla.calendar.is_business_time)
-    return replace(item, decision=evaluate(desk.rules.ruleset, item.mail, context))
+    decision = evaluate(desk.ruleset, item.mail, context)
+    return replace(item, decision=replace(decision, rules_version=desk.version))
 
 
 def apply(desk: Desk, session: Session, item: Item) -> Item:

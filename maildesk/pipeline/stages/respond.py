@@ -86,7 +86,7 @@ def _ack(desk: Desk, session: Session, ticket: Ticket, customer: Contact,
 
 def agents_to_notify(desk: Desk, ticket: Ticket) -> list[str]:
     """The assignee, else the team's active members; watchers always."""
-    ruleset = desk.rules.ruleset
+    ruleset = desk.ruleset
     if ticket.assignee:
         people = [ticket.assignee]
     elif ticket.team:

@@ -29,9 +29,11 @@ def route(desk: Desk, session: Session, item: Item) -> Item:
     else:
         tickets.apply_decision(session, ticket, Decision(tags=decision.tags,
                                                          watchers=decision.watchers,
-                                                         hits=decision.hits), now=item.now)
+                                                         hits=decision.hits,
+                                                         rules_version=decision.rules_version),
+                               now=item.now)
     if decision.escalate:
-        tickets.escalate(session, ticket, desk.rules.ruleset, actor=_rule_actor(decision),
+        tickets.escalate(session, ticket, desk.ruleset, actor=_rule_actor(decision),
                          now=item.now, reason="escalated by rule")
     return replace(item, spam=decision.spam or item.spam)
 
@@ -40,7 +42,7 @@ def _classify_new(desk: Desk, session: Session, ticket: Ticket, decision: Decisi
                   item: Item) -> None:
     tickets.apply_decision(session, ticket, decision, now=item.now)
     if decision.assign is not None:
-        tickets.route(session, ticket, desk.rules.ruleset, decision.assign,
+        tickets.route(session, ticket, desk.ruleset, decision.assign,
                       actor=_rule_actor(decision), now=item.now, reason="assigned by rule")
     tickets.set_sla(session, ticket, desk.sla, now=item.now)
 
