@@ -21,6 +21,7 @@ import nh3
 from mailparser.exceptions import MailParserError
 
 from maildesk.errors import PermanentFailure
+from maildesk.mail.addresses import normalise_address
 from maildesk.mail.dsn import HEADERS_TYPES, STATUS_TYPES, read_report
 from maildesk.mail.mime import (
     children,
@@ -115,11 +116,11 @@ def _addresses(parser: mailparser.MailParser, message: Message,
                name: str) -> tuple[Address, ...]:
     """Addresses as mail-parser read them, with a last-chance scan of a broken header."""
     pairs = getattr(parser, name.replace("-", "_") + "_")  # from_, to_, reply_to_
-    found = [Address(email.strip().lower(), unescape_surrogates(display).strip())
+    found = [Address(normalise_address(email), unescape_surrogates(display).strip())
              for display, email in pairs if "@" in email]
     if not found and message.get(name):
         raw = decode_header(message.get(name, ""))
-        found = [Address(match.lower()) for match in ADDRESS.findall(raw)]
+        found = [Address(normalise_address(match)) for match in ADDRESS.findall(raw)]
     return tuple(dict.fromkeys(found))
 
 

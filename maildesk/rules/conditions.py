@@ -13,6 +13,7 @@ from datetime import datetime, time
 from fnmatch import fnmatchcase
 from typing import TYPE_CHECKING, Protocol
 
+from maildesk.mail.addresses import normalise_address
 from maildesk.rules.text import fold
 
 if TYPE_CHECKING:
@@ -54,6 +55,7 @@ class AddressSet:
     domains: frozenset[str] = frozenset()
 
     def has(self, email: str) -> bool:
+        email = normalise_address(email)
         if email in self.addresses:
             return True
         domain = email.rpartition("@")[2]

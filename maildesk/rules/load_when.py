@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import time
 from pathlib import Path
 
+from maildesk.mail.addresses import normalise_address
 from maildesk.rules.conditions import (
     AddressSet,
     AllOf,
@@ -94,7 +95,7 @@ def address_set(node: Node, report: Report, sources: Sources) -> AddressSet | No
             ok = False
             continue
         for word in words:
-            word = word.lower()
+            word = normalise_address(word)
             if "@" in word.lstrip("@"):
                 addresses.add(word)
             else:

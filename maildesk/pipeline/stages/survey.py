@@ -13,6 +13,7 @@ from dataclasses import replace
 
 from sqlalchemy.orm import Session
 
+from maildesk.mail.addresses import normalise_address
 from maildesk.pipeline.item import Item, Outcome
 from maildesk.runtime.desk import Desk
 from maildesk.store.models import Contact, Ticket
@@ -53,6 +54,6 @@ def _finished_ticket(session: Session, item: Item) -> Ticket | None:
     if ticket is None or ticket.status not in FINISHED:
         return None
     customer = session.get(Contact, ticket.customer_id)
-    if customer is None or customer.email.lower() != sender.email.lower():
+    if customer is None or normalise_address(customer.email) != normalise_address(sender.email):
         return None
     return ticket
