@@ -23,9 +23,9 @@ from enum import StrEnum
 from pathlib import Path
 
 from maildesk.sla.calendar import BusinessCalendar
-from maildesk.types import TicketStatus
+from maildesk.types import OPEN_STATES, TicketStatus
 
-ACTIVE = frozenset({TicketStatus.NEW, TicketStatus.OPEN})  # the clocks run only here
+ACTIVE = frozenset(OPEN_STATES) - {TicketStatus.PENDING}  # the clocks run only here
 DURATION = re.compile(r"^\s*(?:(\d+)\s*d)?\s*(?:(\d+)\s*h)?\s*(?:(\d+)\s*m)?\s*$")
 
 

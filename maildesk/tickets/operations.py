@@ -21,6 +21,8 @@ from maildesk.store.models import AttachmentRow, Blob, Contact, Message, Ticket
 from maildesk.store.queries import add_thread_keys, insert_ignore, log_event, next_number
 from maildesk.tickets.threader import normalize_subject
 from maildesk.types import (
+    FINISHED_STATES,
+    OPEN_STATES,
     Assignment,
     AuthorKind,
     Decision,
@@ -29,8 +31,6 @@ from maildesk.types import (
     ThreadMatch,
     TicketStatus,
 )
-
-OPEN_STATES = (TicketStatus.NEW, TicketStatus.OPEN, TicketStatus.PENDING)
 
 
 def open_ticket(session: Session, *, prefix: str, customer: Contact, subject: str,
@@ -122,12 +122,12 @@ def set_status(session: Session, ticket: Ticket, status: TicketStatus, *, actor:
     if status == TicketStatus.CLOSED:
         ticket.closed_at = now
         ticket.resolved_at = ticket.resolved_at or now
-    if old in (TicketStatus.RESOLVED, TicketStatus.CLOSED) and status in OPEN_STATES:
+    if old in FINISHED_STATES and status in OPEN_STATES:
         ticket.reopen_count += 1
         ticket.resolved_at = ticket.closed_at = None
     ticket.status = status
     ticket.updated_at = now
-    action = "reopened" if old in (TicketStatus.RESOLVED, TicketStatus.CLOSED) else "status"
+    action = "reopened" if old in FINISHED_STATES else "status"
     log_event(session, ticket.id, actor, action, {"from": old, "to": status}, reason, at=now)
     return True
 
@@ -135,7 +135,7 @@ def set_status(session: Session, ticket: Ticket, status: TicketStatus, *, actor:
 def customer_replied(session: Session, ticket: Ticket, *, now: datetime, actor: str,
                      calendar: BusinessCalendar | None = None) -> None:
     """A customer's follow-up puts a waiting or finished ticket back in the agents' court."""
-    if ticket.status in (TicketStatus.PENDING, TicketStatus.RESOLVED, TicketStatus.CLOSED):
+    if ticket.status == TicketStatus.PENDING or ticket.status in FINISHED_STATES:
         set_status(session, ticket, TicketStatus.OPEN, actor=actor, now=now,
                    reason="customer replied", calendar=calendar)
 
