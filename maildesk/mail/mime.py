@@ -14,6 +14,8 @@ import mimetypes
 import re
 import unicodedata
 from email.message import Message
+from email.parser import BytesHeaderParser
+from email.policy import compat32
 from email.utils import collapse_rfc2231_value
 
 # WHATWG Encoding: these labels mean windows-1252 in practice (Outlook writes curly
@@ -32,6 +34,7 @@ BARE_ID = re.compile(r"[^\s<>(),;\"]+@[^\s<>(),;\"]+")
 CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 FILENAME_MAX = 150
 THREAD_INDEX_PREFIX = 22
+MESSAGE_ID_CHARS = 900  # "mid:" + the id fits the 998-character dedup key
 
 
 def _codec(charset: str | None) -> str | None:
@@ -114,6 +117,20 @@ def msg_ids(value: str | None) -> list[str]:
         return []
     found = ANGLE_ID.findall(value) or BARE_ID.findall(value)
     return list(dict.fromkeys(found))
+
+
+def header_message_id(data: bytes) -> str | None:
+    """The Message-ID read from the header block alone, without <>, or None.
+
+    Used where parsing the whole mail would be wasted (the idempotency key before the
+    mail is stored, IMAP reconciliation over header-only fetches); both must read the
+    same value, so the cut to MESSAGE_ID_CHARS happens here and nowhere else.
+    """
+    head = data.split(b"\r\n\r\n", 1)[0].split(b"\n\n", 1)[0]
+    value = BytesHeaderParser(policy=compat32).parsebytes(head).get("Message-ID")
+    if not value:
+        return None
+    return str(value).strip().strip("<>").strip()[:MESSAGE_ID_CHARS] or None
 
 
 def return_path(value: str | None) -> str | None:

@@ -9,7 +9,14 @@ from pathlib import Path
 import pytest
 
 from maildesk.errors import PermanentFailure
-from maildesk.mail.mime import decode_bytes, msg_ids, safe_filename, thread_index
+from maildesk.mail.mime import (
+    MESSAGE_ID_CHARS,
+    decode_bytes,
+    header_message_id,
+    msg_ids,
+    safe_filename,
+    thread_index,
+)
 from maildesk.mail.parse import parse
 from maildesk.types import Address
 
@@ -358,3 +365,15 @@ def test_delayed_dsn_uses_the_envelope_id(eml) -> None:
 
 def test_ordinary_mail_has_no_report(eml) -> None:
     assert parse(eml("autoreply/01-outlook-automatic-reply.eml")).report is None
+
+
+def test_header_message_id_reads_the_same_from_a_mail_and_from_its_headers() -> None:
+    """Intake keys a mail by this value and IMAP reconciliation looks it up from a
+    header-only fetch: a long Message-ID once came out cut in one and whole in the other."""
+    long_id = "x" * 950 + "@host.example"
+    mail = f"Subject: s\r\nMessage-ID: <{long_id}>\r\n\r\nMessage-ID: <body@x>\r\n".encode()
+    fetched = f"Message-ID: <{long_id}>\r\n\r\n".encode()
+    assert header_message_id(mail) == header_message_id(fetched) == long_id[:MESSAGE_ID_CHARS]
+    assert header_message_id(b"Message-ID: <abc@host>\r\n\r\n") == "abc@host"
+    assert header_message_id(b"Subject: none\n\nMessage-ID: <in-body@x>\n") is None
+    assert header_message_id(b"\r\n") is None
