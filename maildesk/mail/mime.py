@@ -1,4 +1,4 @@
-"""Pure helpers for parse.py: charsets, header values, message ids, filenames, Thread-Index.
+"""Pure helpers for parse.py: charsets, header values, message ids, filenames.
 
 Real mail lies about its charset and carries raw 8-bit bytes where RFC 5322 allows only
 ASCII, so every decode here follows one rule: try what the mail declares, strictly, then
@@ -33,7 +33,6 @@ ANGLE_ID = re.compile(r"<\s*([^<>\s]+?)\s*>")
 BARE_ID = re.compile(r"[^\s<>(),;\"]+@[^\s<>(),;\"]+")
 CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 FILENAME_MAX = 150
-THREAD_INDEX_PREFIX = 22
 MESSAGE_ID_CHARS = 900  # "mid:" + the id fits the 998-character dedup key
 
 
@@ -142,17 +141,6 @@ def return_path(value: str | None) -> str | None:
     if match:
         inner = match.group(1)
     return inner.strip().lower()
-
-
-def thread_index(value: str | None) -> bytes | None:
-    """The 22-byte conversation prefix of Outlook's Thread-Index ([MS-OXOMSG] 2.2.1.3)."""
-    if not value:
-        return None
-    try:
-        data = base64.b64decode("".join(value.split()), validate=True)
-    except (binascii.Error, ValueError):
-        return None
-    return data[:THREAD_INDEX_PREFIX] if len(data) >= THREAD_INDEX_PREFIX else None
 
 
 def _clean_name(name: str) -> str:

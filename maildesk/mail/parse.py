@@ -21,6 +21,7 @@ import nh3
 from mailparser.exceptions import MailParserError
 
 from maildesk.errors import PermanentFailure
+from maildesk.mail import thread_index
 from maildesk.mail.addresses import normalise_address
 from maildesk.mail.dsn import HEADERS_TYPES, STATUS_TYPES, read_report
 from maildesk.mail.mime import (
@@ -33,7 +34,6 @@ from maildesk.mail.mime import (
     repair_surrogates,
     return_path,
     safe_filename,
-    thread_index,
     tidy_text,
     unescape_surrogates,
     unflow,
@@ -98,7 +98,7 @@ def _parsed(parser: mailparser.MailParser, depth: int) -> ParsedMail:
         text=_text(body, html),
         html=_clean_html(html),
         attachments=tuple(body.attachments),
-        thread_index=thread_index(first.get("thread-index")),
+        thread_index=thread_index.conversation(first.get("thread-index")),
         forwarded=tuple(body.forwarded),
         report=read_report(message),
         has_winmail_dat=body.winmail,

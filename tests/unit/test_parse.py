@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import re
 from datetime import UTC, datetime
 from pathlib import Path
@@ -15,9 +16,9 @@ from maildesk.mail.mime import (
     header_message_id,
     msg_ids,
     safe_filename,
-    thread_index,
 )
 from maildesk.mail.parse import parse
+from maildesk.mail.thread_index import conversation
 from maildesk.types import Address
 
 MAIL_DIR = Path(__file__).parent.parent / "mail"
@@ -78,7 +79,17 @@ def test_thread_index_keeps_the_22_byte_conversation_prefix(eml) -> None:
     assert reply.in_reply_to == () and reply.references == ()
     assert parse(eml("gmail/01-original.eml")).thread_index is None
     assert parse(eml("broken/05-garbage-headers.eml")).thread_index is None
-    assert thread_index("AQID") is None  # valid base64, too short
+    assert conversation("AQID") is None  # valid base64, too short
+
+
+def test_one_thread_index_decoder_for_reading_and_replying() -> None:
+    """parse once kept any 22+ bytes while thread_index.decode asked for 22 + 5 per
+    reply, so a header the desk could not answer still grouped mail into a ticket."""
+    header = bytes(range(1, 23))
+    assert conversation(base64.b64encode(header + bytes(5)).decode()) == header
+    assert conversation(base64.b64encode(header + bytes(3)).decode()) is None
+    assert conversation(base64.b64encode(header).decode()) == header
+    assert conversation("not base64!") is None and conversation(None) is None
 
 
 def test_outlook_reply_with_in_reply_to_only(eml) -> None:
