@@ -49,7 +49,7 @@ def change_status(desk: Desk, session: Session, ticket: Ticket, status: TicketSt
     """Move `ticket` to `status`; tell the customer when it matters. False if unchanged."""
     old = TicketStatus(ticket.status)
     if not tickets.set_status(session, ticket, status, actor=actor, now=now, reason=reason,
-                              calendar=desk.sla.calendar):
+                              sla=desk.sla):
         return False
     if status in FINISHED_STATES and ticket.resolution_seconds is None:
         ticket.resolution_seconds = business_seconds(desk, ticket.created_at, now,

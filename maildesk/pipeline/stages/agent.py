@@ -205,7 +205,7 @@ def _open_from_cc(desk: Desk, session: Session, item: Item, identity: Identity,
                    reason="opened by this agent")
     lifecycle.record_first_response(desk, ticket, item.now)
     tickets.set_status(session, ticket, after_reply(desk, Plan()), actor=agent, now=item.now,
-                       reason="agent's first mail", calendar=desk.sla.calendar)
+                       reason="agent's first mail", sla=desk.sla)
     log_event(session, ticket.id, agent, "opened-on-behalf",
               {"customer": customer.email, "how": "cc", "proof": str(identity.proof)}, reason,
               at=item.now)
