@@ -16,7 +16,6 @@ Spanish Snowball stemmer folds them.
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -26,6 +25,7 @@ from sqlalchemy.orm import Session
 
 from maildesk.config.model import KbConfig
 from maildesk.store.models import Article, Message, Ticket
+from maildesk.text import fold
 from maildesk.tickets.threader import strip_prefixes
 from maildesk.types import AuthorKind, Direction
 
@@ -65,12 +65,6 @@ class ArticleHit:
 
 
 # -- text folding ------------------------------------------------------------------------
-
-def fold(value: str) -> str:
-    """Lower case without accents, as both engines index it ("Caído" -> "caido")."""
-    decomposed = unicodedata.normalize("NFKD", value)
-    return "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()
-
 
 def spanish_forms(word: str) -> set[str]:
     """The light Spanish plural family of a folded word: singular and plural forms.

@@ -14,7 +14,7 @@ from fnmatch import fnmatchcase
 from typing import TYPE_CHECKING, Protocol
 
 from maildesk.mail.addresses import normalise_address
-from maildesk.rules.text import fold
+from maildesk.text import fold
 
 if TYPE_CHECKING:
     from maildesk.rules.schema import RuleContext

@@ -17,7 +17,7 @@ from maildesk.mail.addresses import normalise_address
 from maildesk.rules.conditions import Facts
 from maildesk.rules.load_then import NO_ACK
 from maildesk.rules.schema import Actions, Priorities, RuleContext, RuleSet
-from maildesk.rules.text import fold
+from maildesk.text import fold
 from maildesk.types import Assignment, Decision, ParsedMail, RuleHit
 
 SCALARS = ("type", "queue", "assign", "ack_template", "language", "spam", "escalate", "sla")

@@ -34,7 +34,7 @@ from maildesk.rules.conditions import (
     TimeMatches,
 )
 from maildesk.rules.nodes import Node, Report
-from maildesk.rules.text import fold
+from maildesk.text import fold
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _HOURS = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)\s*-\s*([01]?\d|2[0-4]):([0-5]\d)$")

@@ -14,12 +14,12 @@ A closed ticket is reopened within a grace period; after it a new, linked ticket
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from maildesk.mail.addresses import base_address, desk_detail
+from maildesk.text import fold
 from maildesk.types import ParsedMail, ThreadMatch, ThreadMethod, TicketStatus
 
 # Reply and forward prefixes as clients write them, in English, Spanish, Portuguese,
@@ -78,7 +78,7 @@ def normalize_subject(subject: str, prefix: str = "MD") -> str:
     text, _ = strip_prefixes(subject or "")
     text = re.sub(rf"\[\s*{re.escape(prefix)}-\d+\s*\]", " ", text, flags=re.IGNORECASE)
     text, _ = strip_prefixes(text)
-    text = unicodedata.normalize("NFKC", text).casefold()
+    text = fold(text)
     return _WS.sub(" ", text).strip()[:500]
 
 
