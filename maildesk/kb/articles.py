@@ -24,6 +24,7 @@ from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from maildesk.config.model import KbConfig
+from maildesk.mail.language import guess_language
 from maildesk.store.models import Article, Message, Ticket
 from maildesk.text import fold
 from maildesk.tickets.threader import strip_prefixes
@@ -125,20 +126,6 @@ def clean_body(body: str) -> str:
     return re.sub(r"\n{3,}", "\n\n", "\n".join(kept)).strip()
 
 
-def guess_language(value: str) -> str:
-    """'es' or 'en' by counting common function words; the desk handles only these two."""
-    words = _WORD.findall(fold(value))
-    spanish = sum(w in _ES_HINTS for w in words)
-    english = sum(w in _EN_HINTS for w in words)
-    return "es" if spanish > english else "en"
-
-
-_ES_HINTS = frozenset("el la los las de que y en un una por para con no se mi esta es "
-                      "funciona hola gracias".split())
-_EN_HINTS = frozenset("the a an of and to in is it my not for with this that you "
-                      "hello thanks works".split())
-
-
 def first_customer_message(session: Session, ticket: Ticket) -> Message | None:
     return session.execute(
         select(Message).where(Message.ticket_id == ticket.id, Message.direction == Direction.IN,
@@ -147,19 +134,21 @@ def first_customer_message(session: Session, ticket: Ticket) -> Message | None:
 
 
 def draft_from_ticket(session: Session, ticket: Ticket, message: Message,
-                      now: datetime) -> Article:
+                      now: datetime, default_language: str) -> Article:
     """Draft (or refresh the draft of) the article documenting `message` as the solution.
 
     One draft per ticket: marking a better answer later rewrites that draft instead of
     leaving two. A published article is never changed behind the editor's back; a new
-    draft is made instead.
+    draft is made instead. The article's language is the ticket's, else the one its text
+    leans to, else `default_language` (the desk's).
     """
     first = first_customer_message(session, ticket)
     problem = clean_body(first.text) if first is not None else ""
     solution = clean_body(message.text)
     values = dict(title=clean_title(ticket.subject), problem=problem, solution=solution,
                   tags=sorted(ticket.tags or []),
-                  language=ticket.language or guess_language(problem + "\n" + solution),
+                  language=(ticket.language or guess_language(problem + "\n" + solution)
+                            or default_language),
                   updated_at=now)
     article = session.execute(
         select(Article).where(Article.source_ticket_id == ticket.id, Article.state == DRAFT)
@@ -182,7 +171,7 @@ def last_agent_answer(session: Session, ticket: Ticket) -> Message | None:
 
 
 def draft_on_close(session: Session, config: KbConfig, ticket: Ticket,
-                   now: datetime) -> Article | None:
+                   now: datetime, default_language: str) -> Article | None:
     """On closure, when configured: draft from the last agent answer, unless one exists."""
     if not config.draft_on_close:
         return None
@@ -191,7 +180,7 @@ def draft_on_close(session: Session, config: KbConfig, ticket: Ticket,
     answer = last_agent_answer(session, ticket)
     if exists is not None or answer is None:
         return None
-    return draft_from_ticket(session, ticket, answer, now)
+    return draft_from_ticket(session, ticket, answer, now, default_language)
 
 
 # -- managing ----------------------------------------------------------------------------

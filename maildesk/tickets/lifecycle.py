@@ -57,7 +57,7 @@ def change_status(desk: Desk, session: Session, ticket: Ticket, status: TicketSt
     if status in OPEN_STATES and old in FINISHED_STATES:
         ticket.resolution_seconds = None
     if status == TicketStatus.CLOSED:
-        draft_on_close(session, desk.config.kb, ticket, now)
+        draft_on_close(session, desk.config.kb, ticket, now, desk.config.desk.language)
     if notify and not ticket.spam:
         _tell_customer(desk, session, ticket, old, status, now, agent_text, agent_name)
     return True

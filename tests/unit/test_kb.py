@@ -110,22 +110,36 @@ def _ticket_with_answer(session: Session) -> tuple[Ticket, Message]:
 
 def test_draft_from_ticket(session: Session) -> None:
     ticket, answer = _ticket_with_answer(session)
-    article = kb.draft_from_ticket(session, ticket, answer, NOW)
+    article = kb.draft_from_ticket(session, ticket, answer, NOW, "en")
     assert (article.title, article.state, article.language) == (
         "La impresora no imprime", "draft", "es")
     assert article.problem == "Hola,\nla impresora no imprime."
     assert article.solution == "Reinicie la cola de impresión."
     assert (article.tags, article.source_ticket_id) == (["impresora", "oficina"], ticket.id)
-    again = kb.draft_from_ticket(session, ticket, answer, NOW)
+    again = kb.draft_from_ticket(session, ticket, answer, NOW, "en")
     assert again.id == article.id  # one draft per ticket
-    assert kb.draft_on_close(session, KbConfig(draft_on_close=True), ticket, NOW) is None
+    assert kb.draft_on_close(session, KbConfig(draft_on_close=True), ticket, NOW, "en") is None
 
 
 def test_draft_on_close(session: Session) -> None:
     ticket, _ = _ticket_with_answer(session)
-    assert kb.draft_on_close(session, KbConfig(), ticket, NOW) is None
-    article = kb.draft_on_close(session, KbConfig(draft_on_close=True), ticket, NOW)
+    assert kb.draft_on_close(session, KbConfig(), ticket, NOW, "en") is None
+    article = kb.draft_on_close(session, KbConfig(draft_on_close=True), ticket, NOW, "en")
     assert article is not None and article.solution == "Reinicie la cola de impresión."
+
+
+def test_draft_language_too_short_to_tell_is_the_desk_language(session: Session) -> None:
+    """kb had its own guesser that said "en" for anything it could not tell; the one
+    guesser says None and the caller chooses the default: the desk's language."""
+    ticket, answer = _ticket_with_answer(session)
+    ticket.language = None
+    first = kb.first_customer_message(session, ticket)
+    assert first is not None
+    first.text = "The VPN is down"
+    answer.text = "Gateway restarted."
+    assert kb.draft_from_ticket(session, ticket, answer, NOW, "es").language == "es"
+    answer.text = "Please restart the gateway, it is a known problem with the update."
+    assert kb.draft_from_ticket(session, ticket, answer, NOW, "es").language == "en"
 
 
 def test_suggest_enabled_per_queue() -> None:
