@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session
 
 from maildesk.config.model import KbConfig
 from maildesk.mail.language import guess_language
+from maildesk.mail.quotes import strip_reply
 from maildesk.store.models import Article, Message, Ticket
 from maildesk.text import fold
 from maildesk.tickets.threader import strip_prefixes
@@ -38,9 +39,6 @@ EXCERPT = 200
 _WORD = re.compile(r"[^\W_]+")
 _TAG = re.compile(r"^\s*(?:\[[^\]]{1,40}\]\s*)+")
 _KB_COMMAND = re.compile(r"(?im)^\s*#kb\b.*$")
-_QUOTE_HEADER = re.compile(
-    r"^(?:On .{0,200} wrote:|El .{0,200} escribi[oó]:|-{2,}\s*(?:Original Message|"
-    r"Mensaje original)\s*-{2,}|From: .+|De: .+)\s*$", re.IGNORECASE)
 
 STOPWORDS = frozenset("""
 a about after all also am an and any are as at be because been but by can could de del did
@@ -116,14 +114,10 @@ def clean_title(subject: str) -> str:
 
 
 def clean_body(body: str) -> str:
-    """The new text of a mail: no #kb command, quoted history or signature."""
-    kept: list[str] = []
-    for line in _KB_COMMAND.sub("", body or "").splitlines():
-        if line.rstrip() == "--" or _QUOTE_HEADER.match(line.strip()):
-            break
-        if not line.lstrip().startswith(">"):
-            kept.append(line.rstrip())
-    return re.sub(r"\n{3,}", "\n\n", "\n".join(kept)).strip()
+    """The new text of a mail: no #kb command, and no quoted history or signature, which
+    the desk's one quote stripper (mail.quotes.strip_reply) removes."""
+    text = strip_reply(_KB_COMMAND.sub("", body or ""))
+    return re.sub(r"\n{3,}", "\n\n", "\n".join(line.rstrip() for line in text.splitlines()))
 
 
 def first_customer_message(session: Session, ticket: Ticket) -> Message | None:

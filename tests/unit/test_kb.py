@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from maildesk.config.model import KbConfig
 from maildesk.kb import articles as kb
+from maildesk.mail.quotes import strip_reply
 from maildesk.store.models import Article, Contact, Message, Ticket
 
 NOW = datetime(2024, 3, 4, 10, 0, tzinfo=UTC)
@@ -172,3 +173,16 @@ def test_spanish_forms() -> None:
     assert {"conexion", "conexiones"} <= kb.spanish_forms("conexion")
     assert {"luz", "luces"} <= kb.spanish_forms("luces")
     assert kb.clean_title("Re: [MD-12] [EXT] RV: Printer  offline") == "Printer offline"
+
+
+@pytest.mark.parametrize("body", [
+    "Reinicie el router.\n\nEl lun, 4 mar 2024 a las 10:00, María López <maria@cliente.example>\n"
+    "escribió:\n> No tengo internet.",  # a Spanish quote header wrapped over two lines
+    "Open the menu and choose:\nFrom: the top, Settings > Reset.\nThat clears it.",
+    "Done.\n\n-----Original Message-----\nFrom: Ana\nSent: Monday\n\nold text",
+    "Thanks!\n-- \nAna García\nAcme Support",
+])
+def test_clean_body_strips_quotes_as_the_pipeline_does(body: str) -> None:
+    """The knowledge base had its own quote stripper: it kept a wrapped Spanish quote
+    header and its history, and cut an answer at any line starting with "From:"."""
+    assert kb.clean_body("#kb\n" + body) == strip_reply(body)
