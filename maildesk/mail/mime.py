@@ -18,6 +18,8 @@ from email.parser import BytesHeaderParser
 from email.policy import compat32
 from email.utils import collapse_rfc2231_value
 
+from maildesk.mail.addresses import normalise_address
+
 # WHATWG Encoding: these labels mean windows-1252 in practice (Outlook writes curly
 # quotes as 0x93/0x94 under an iso-8859-1 label); cp1252 is a superset for text.
 CHARSET_ALIASES = {
@@ -140,7 +142,7 @@ def return_path(value: str | None) -> str | None:
     match = re.search(r"<([^<>]*)>", inner)
     if match:
         inner = match.group(1)
-    return inner.strip().lower()
+    return normalise_address(inner)
 
 
 def _clean_name(name: str) -> str:
