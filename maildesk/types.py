@@ -28,6 +28,12 @@ class TicketStatus(StrEnum):
     CLOSED = "closed"
 
 
+# The one place that says which states are still being worked on and which are done
+# (reports, the timer pass, reopening and notices all ask these two).
+OPEN_STATES = (TicketStatus.NEW, TicketStatus.OPEN, TicketStatus.PENDING)
+FINISHED_STATES = (TicketStatus.RESOLVED, TicketStatus.CLOSED)
+
+
 class TicketType(StrEnum):
     INCIDENT = "incident"
     QUESTION = "question"

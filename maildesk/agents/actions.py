@@ -112,7 +112,8 @@ def _store(session: Session, desk: Desk, ticket: Ticket, work: Work, body: str,
     if plan.kb:
         source = message if body.strip() else kb.last_agent_answer(session, ticket)
         if source is not None:
-            kb.draft_from_ticket(session, ticket, source, work.now)
+            kb.draft_from_ticket(session, ticket, source, work.now,
+                                 desk.config.desk.language)
     log_event(session, ticket.id, work.agent.email, "note" if plan.note else "agent-mail",
               {"message_id": work.mail.message_id, "commands": list(describe(plan))}, at=work.now)
     return message

@@ -9,13 +9,13 @@ line rejects the whole mail, so an agent never gets half of what they asked for.
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
 
 from maildesk.rules import RuleSet
 from maildesk.rules.schema import Agent
+from maildesk.text import fold
 from maildesk.types import TicketStatus, TicketType
 
 
@@ -96,11 +96,6 @@ class Plan:
                     self.escalate, self.tags, self.kb))
 
 
-def fold(value: str) -> str:
-    decomposed = unicodedata.normalize("NFKD", value)
-    return "".join(c for c in decomposed if not unicodedata.combining(c)).casefold().strip()
-
-
 def parse_commands(text: str) -> CommandBlock:
     """Split the command lines off the top of `text` and read them."""
     lines = text.replace("\r\n", "\n").split("\n")
@@ -126,7 +121,7 @@ def parse_commands(text: str) -> CommandBlock:
 
 def _read_line(match: re.Match[str], line: str, commands: list[Command],
                errors: list[str]) -> None:
-    name = ALIASES.get(fold(match.group(1)))
+    name = ALIASES.get(fold(match.group(1)).strip())
     argument = (match.group(2) or "").strip()
     if name is None:
         errors.append(f"unknown command: {line}")
@@ -143,9 +138,9 @@ def find_agent(ruleset: RuleSet, who: str) -> Agent | None:
     by_address = ruleset.agent_for(who)
     if by_address is not None:
         return by_address
-    wanted = fold(who)
+    wanted = fold(who).strip()
     agents = list(ruleset.agents.values())
-    exact = [a for a in agents if fold(a.name) == wanted]
+    exact = [a for a in agents if fold(a.name).strip() == wanted]
     first = [a for a in agents if fold(a.name).split()[:1] == [wanted]]
     found = exact or first
     return found[0] if len(found) == 1 else None
@@ -177,7 +172,7 @@ def _gather(command: Command, ruleset: RuleSet, values: dict[str, object],
             return f"unknown priority (use one of {', '.join(levels)})"
         return _set_once(values, "priority", level, "two different priorities")
     if name is CommandName.TYPE:
-        kind = TYPE_ALIASES.get(fold(argument))
+        kind = TYPE_ALIASES.get(fold(argument).strip())
         if kind is None:
             return "unknown type (use incident, question or request)"
         return _set_once(values, "type", kind, "two different types")

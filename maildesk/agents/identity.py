@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from maildesk.agents.tokens import address_token
+from maildesk.mail.addresses import is_desk_address, normalise_address
 from maildesk.rules.schema import Agent
 
 Verify = Callable[[str, str, str], bool]  # (ref, agent e-mail, token) -> valid
@@ -44,14 +45,12 @@ class Identity:
 def desk_tokens(recipients: Iterable[str],
                 desk_addresses: Iterable[str]) -> list[tuple[str, str]]:
     """(ref, token) of every recipient that is local+REF.TOKEN@ on one of the desk's addresses."""
-    desks = {(a.partition("@")[0].lower(), a.partition("@")[2].lower()) for a in desk_addresses}
+    desks = tuple(desk_addresses)
     found = []
     for address in recipients:
-        local, _, domain = address.lower().partition("@")
-        if (local.partition("+")[0], domain) in desks:
-            parsed = address_token(address)
-            if parsed is not None:
-                found.append(parsed)
+        parsed = address_token(address) if is_desk_address(address, desks) else None
+        if parsed is not None:
+            found.append(parsed)
     return list(dict.fromkeys(found))
 
 
@@ -60,7 +59,7 @@ def identify(agent: Agent, sender: str, recipients: Iterable[str],
              authenticated: bool) -> Identity:
     """Decide how far mail from `sender` (one of `agent`'s addresses) may be trusted."""
     tokens = desk_tokens(recipients, desk_addresses)
-    candidates = dict.fromkeys([agent.email, sender.lower()])
+    candidates = dict.fromkeys([agent.email, normalise_address(sender)])
     for ref, token in tokens:
         if any(verify(ref, who, token) for who in candidates):
             return Identity(agent, Proof.TOKEN, ref=ref)

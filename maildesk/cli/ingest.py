@@ -13,6 +13,7 @@ from pathlib import Path
 
 from maildesk.cli.common import desk_from
 from maildesk.errors import ConfigError, TemporaryFailure
+from maildesk.mail.addresses import normalise_address
 from maildesk.pipeline.flow import Accepted, accept, recover
 from maildesk.types import RawMail, Source
 
@@ -46,7 +47,7 @@ def run(args: argparse.Namespace) -> int:
         desk = desk_from(args)
         for data, source, ref in inputs:
             raw = RawMail(data=data, source=source, envelope_from=args.sender,
-                          envelope_to=tuple(r.lower() for r in args.recipient), source_ref=ref,
+                          envelope_to=tuple(normalise_address(r) for r in args.recipient), source_ref=ref,
                           received_at=None)
             print(f"{ref or 'stdin'}: {_describe(accept(desk, raw))}")
         recover(desk)

@@ -13,6 +13,7 @@ from maildesk.agents.actions import ADMIN, Work, check, cli_mail, execute
 from maildesk.agents.commands import Command, CommandName, Plan, body_errors, find_agent, interpret
 from maildesk.agents.commands import plan as plan_commands
 from maildesk.cli.common import desk_from, print_json, print_table
+from maildesk.mail.addresses import normalise_address
 from maildesk.rules import RuleSet
 from maildesk.store.db import transaction
 from maildesk.store.models import Contact, Message, Ticket
@@ -65,7 +66,7 @@ def run_list(args: argparse.Namespace) -> int:
     if args.queue:
         query = query.where(Ticket.queue == args.queue)
     if args.assignee:
-        query = query.where(Ticket.assignee == args.assignee.lower())
+        query = query.where(Ticket.assignee == normalise_address(args.assignee))
     query = query.order_by(Ticket.number.desc())
     if args.limit:
         query = query.limit(args.limit)

@@ -32,6 +32,7 @@ from maildesk.config.services import (
     read_web,
 )
 from maildesk.errors import ConfigError, Problem
+from maildesk.mail.addresses import normalise_address
 
 # Settings classes live in config_services.py; importing them from here keeps working.
 __all__ = [
@@ -182,8 +183,10 @@ ADDRESS = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 def _desk(r: Reader, base: Path) -> DeskConfig:
     r.unknown({"name", "addresses", "ticket_prefix", "language", "timezone", "secret_file"})
     d = DeskConfig()
-    addresses = r.get("addresses", list, list(d.addresses))
-    if not addresses or not all(isinstance(a, str) and ADDRESS.match(a) for a in addresses):
+    written = r.get("addresses", list, list(d.addresses))
+    addresses = [normalise_address(a) for a in written if isinstance(a, str)]
+    if not addresses or len(addresses) < len(written) or \
+            not all(ADDRESS.match(a) for a in addresses):
         r.fail("addresses", "must be a non-empty list of e-mail addresses")
         addresses = list(d.addresses)
     prefix = r.get("ticket_prefix", str, d.ticket_prefix)
@@ -202,7 +205,7 @@ def _desk(r: Reader, base: Path) -> DeskConfig:
         timezone = d.timezone
     secret = base / r.get("secret_file", str, str(d.secret_file))
     return DeskConfig(name=r.get("name", str, d.name),
-                      addresses=tuple(a.lower() for a in addresses), ticket_prefix=prefix,
+                      addresses=tuple(addresses), ticket_prefix=prefix,
                       language=language, timezone=timezone, secret_file=secret)
 
 

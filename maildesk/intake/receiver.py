@@ -12,7 +12,8 @@ import asyncio
 import logging
 import threading
 
-from maildesk.pipeline.flow import Accepted, accept, quick_message_id
+from maildesk.mail.mime import header_message_id
+from maildesk.pipeline.flow import Accepted, accept
 from maildesk.runtime.desk import Desk, DeskHolder, holder_of
 from maildesk.runtime.metrics import Metrics
 from maildesk.types import RawMail
@@ -56,7 +57,7 @@ class Receiver:
 
     def _accept(self, raw: RawMail) -> Accepted:
         log.info("received source=%s ref=%s message-id=<%s> from=<%s> to=%s size=%d",
-                 raw.source, raw.source_ref or "-", quick_message_id(raw.data),
+                 raw.source, raw.source_ref or "-", header_message_id(raw.data),
                  raw.envelope_from or "", ",".join(raw.envelope_to) or "-", len(raw.data))
         try:
             result = accept(self.holder.current, raw)  # one snapshot for the whole mail

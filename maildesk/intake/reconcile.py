@@ -8,14 +8,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from email.parser import BytesHeaderParser
-from email.policy import compat32
 
 from imapclient import IMAPClient
 from sqlalchemy import select
 
 from maildesk.config.model import ImapAccount
 from maildesk.intake.imap import batches, connect
+from maildesk.mail.mime import header_message_id
 from maildesk.runtime.desk import Desk
 from maildesk.store.models import RawMessage
 
@@ -35,11 +34,6 @@ def compare(account: str, mailbox: set[str], stored: set[str],
     """Pure: `stored` is which of the mailbox's IDs the desk has (from any source)."""
     return Reconciliation(account, len(mailbox), tuple(sorted(mailbox - stored)),
                           tuple(sorted(from_account - mailbox)))
-
-
-def header_message_id(header: bytes) -> str | None:
-    value = BytesHeaderParser(policy=compat32).parsebytes(header).get("Message-ID")
-    return str(value).strip().strip("<>").strip() or None if value else None
 
 
 def mailbox_ids(client: IMAPClient, folders: Iterable[str]) -> set[str]:

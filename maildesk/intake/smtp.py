@@ -26,6 +26,7 @@ from aiosmtpd.smtp import SMTP, Envelope, Session
 from maildesk.config.model import SmtpConfig
 from maildesk.errors import TemporaryFailure
 from maildesk.intake.receiver import Receiver
+from maildesk.mail.addresses import is_desk_address, normalise_address
 from maildesk.types import RawMail, Source
 
 log = logging.getLogger(__name__)
@@ -47,15 +48,6 @@ class Stored(StrEnum):
     YES = "stored"
     STORAGE_DOWN = "storage-down"
     ERROR = "error"
-
-
-def is_desk_address(address: str, desk_addresses: Sequence[str]) -> bool:
-    """True for a desk address or its +token form (support+MD-1042@acme.example)."""
-    local, at, domain = address.strip().strip("<>").lower().rpartition("@")
-    if not at or not local:
-        return False
-    base = local.split("+", 1)[0]
-    return any(f"{base}@{domain}" == a or f"{local}@{domain}" == a for a in desk_addresses)
 
 
 def recipient_reply(address: str, desk_addresses: Sequence[str]) -> str:
@@ -100,7 +92,7 @@ class DeskHandler:
         if too_big:
             return too_big
         raw = RawMail(data=data, source=self.source, envelope_from=envelope.mail_from,
-                      envelope_to=tuple(a.lower() for a in envelope.rcpt_tos),
+                      envelope_to=tuple(normalise_address(a) for a in envelope.rcpt_tos),
                       source_ref=f"{self.source}:{_peer(session)}")
         stored = await self._store(raw)
         return "\r\n".join(data_replies(stored, self.config.protocol, len(envelope.rcpt_tos)))

@@ -16,7 +16,6 @@ Spanish Snowball stemmer folds them.
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -25,7 +24,10 @@ from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from maildesk.config.model import KbConfig
+from maildesk.mail.language import guess_language
+from maildesk.mail.quotes import strip_reply
 from maildesk.store.models import Article, Message, Ticket
+from maildesk.text import fold
 from maildesk.tickets.threader import strip_prefixes
 from maildesk.types import AuthorKind, Direction
 
@@ -37,9 +39,6 @@ EXCERPT = 200
 _WORD = re.compile(r"[^\W_]+")
 _TAG = re.compile(r"^\s*(?:\[[^\]]{1,40}\]\s*)+")
 _KB_COMMAND = re.compile(r"(?im)^\s*#kb\b.*$")
-_QUOTE_HEADER = re.compile(
-    r"^(?:On .{0,200} wrote:|El .{0,200} escribi[oó]:|-{2,}\s*(?:Original Message|"
-    r"Mensaje original)\s*-{2,}|From: .+|De: .+)\s*$", re.IGNORECASE)
 
 STOPWORDS = frozenset("""
 a about after all also am an and any are as at be because been but by can could de del did
@@ -65,12 +64,6 @@ class ArticleHit:
 
 
 # -- text folding ------------------------------------------------------------------------
-
-def fold(value: str) -> str:
-    """Lower case without accents, as both engines index it ("Caído" -> "caido")."""
-    decomposed = unicodedata.normalize("NFKD", value)
-    return "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()
-
 
 def spanish_forms(word: str) -> set[str]:
     """The light Spanish plural family of a folded word: singular and plural forms.
@@ -121,28 +114,10 @@ def clean_title(subject: str) -> str:
 
 
 def clean_body(body: str) -> str:
-    """The new text of a mail: no #kb command, quoted history or signature."""
-    kept: list[str] = []
-    for line in _KB_COMMAND.sub("", body or "").splitlines():
-        if line.rstrip() == "--" or _QUOTE_HEADER.match(line.strip()):
-            break
-        if not line.lstrip().startswith(">"):
-            kept.append(line.rstrip())
-    return re.sub(r"\n{3,}", "\n\n", "\n".join(kept)).strip()
-
-
-def guess_language(value: str) -> str:
-    """'es' or 'en' by counting common function words; the desk handles only these two."""
-    words = _WORD.findall(fold(value))
-    spanish = sum(w in _ES_HINTS for w in words)
-    english = sum(w in _EN_HINTS for w in words)
-    return "es" if spanish > english else "en"
-
-
-_ES_HINTS = frozenset("el la los las de que y en un una por para con no se mi esta es "
-                      "funciona hola gracias".split())
-_EN_HINTS = frozenset("the a an of and to in is it my not for with this that you "
-                      "hello thanks works".split())
+    """The new text of a mail: no #kb command, and no quoted history or signature, which
+    the desk's one quote stripper (mail.quotes.strip_reply) removes."""
+    text = strip_reply(_KB_COMMAND.sub("", body or ""))
+    return re.sub(r"\n{3,}", "\n\n", "\n".join(line.rstrip() for line in text.splitlines()))
 
 
 def first_customer_message(session: Session, ticket: Ticket) -> Message | None:
@@ -153,19 +128,21 @@ def first_customer_message(session: Session, ticket: Ticket) -> Message | None:
 
 
 def draft_from_ticket(session: Session, ticket: Ticket, message: Message,
-                      now: datetime) -> Article:
+                      now: datetime, default_language: str) -> Article:
     """Draft (or refresh the draft of) the article documenting `message` as the solution.
 
     One draft per ticket: marking a better answer later rewrites that draft instead of
     leaving two. A published article is never changed behind the editor's back; a new
-    draft is made instead.
+    draft is made instead. The article's language is the ticket's, else the one its text
+    leans to, else `default_language` (the desk's).
     """
     first = first_customer_message(session, ticket)
     problem = clean_body(first.text) if first is not None else ""
     solution = clean_body(message.text)
     values = dict(title=clean_title(ticket.subject), problem=problem, solution=solution,
                   tags=sorted(ticket.tags or []),
-                  language=ticket.language or guess_language(problem + "\n" + solution),
+                  language=(ticket.language or guess_language(problem + "\n" + solution)
+                            or default_language),
                   updated_at=now)
     article = session.execute(
         select(Article).where(Article.source_ticket_id == ticket.id, Article.state == DRAFT)
@@ -188,7 +165,7 @@ def last_agent_answer(session: Session, ticket: Ticket) -> Message | None:
 
 
 def draft_on_close(session: Session, config: KbConfig, ticket: Ticket,
-                   now: datetime) -> Article | None:
+                   now: datetime, default_language: str) -> Article | None:
     """On closure, when configured: draft from the last agent answer, unless one exists."""
     if not config.draft_on_close:
         return None
@@ -197,7 +174,7 @@ def draft_on_close(session: Session, config: KbConfig, ticket: Ticket,
     answer = last_agent_answer(session, ticket)
     if exists is not None or answer is None:
         return None
-    return draft_from_ticket(session, ticket, answer, now)
+    return draft_from_ticket(session, ticket, answer, now, default_language)
 
 
 # -- managing ----------------------------------------------------------------------------

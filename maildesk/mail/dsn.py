@@ -11,6 +11,7 @@ from __future__ import annotations
 import email
 from email.message import Message
 
+from maildesk.mail.addresses import normalise_address
 from maildesk.mail.mime import children, decode_header, msg_ids, payload_bytes
 from maildesk.types import DeliveryReport
 
@@ -27,7 +28,7 @@ def _field(block: Message, name: str) -> str:
 def _typed_address(value: str) -> str:
     """'rfc822; user@example.com' -> 'user@example.com' (RFC 3464 section 2.3.2)."""
     _, _, address = value.partition(";")
-    return (address or value).strip().strip("<>").lower()
+    return normalise_address(address or value)
 
 
 def _blocks(status_part: Message) -> list[Message]:

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from maildesk.config.model import DeskConfig, LoopsConfig
+from maildesk.mail.addresses import base_address, is_desk_address
 from maildesk.types import ParsedMail
 
 BULK_PRECEDENCE = frozenset({"bulk", "junk", "list"})
@@ -76,17 +77,6 @@ def is_automatic(mail: ParsedMail) -> str | None:
     return _header_reason(mail) or _report_reason(mail) or _sender_reason(mail)
 
 
-def base_address(address: str) -> str:
-    """support+MD-1042@acme.test -> support@acme.test (lower-case)."""
-    local, _, domain = address.strip().lower().rpartition("@")
-    return f"{local.split('+', 1)[0]}@{domain}" if local else address.strip().lower()
-
-
-def is_desk_address(address: str, desk_addresses: Iterable[str]) -> bool:
-    """True for a desk address, plus-tagged variants included."""
-    return base_address(address) in {base_address(a) for a in desk_addresses}
-
-
 def is_own_mail(mail: ParsedMail, desk_addresses: Iterable[str]) -> bool:
     """True for mail the desk itself sent: From a desk address, or our headers + domain.
 
@@ -98,7 +88,7 @@ def is_own_mail(mail: ParsedMail, desk_addresses: Iterable[str]) -> bool:
         return True
     if not any(mail.header(name) is not None for name in OWN_HEADERS):
         return False
-    domains = {a.rpartition("@")[2].lower() for a in addresses}
+    domains = {base_address(a).rpartition("@")[2] for a in addresses}
     return (mail.message_id or "").rpartition("@")[2].lower() in domains
 
 

@@ -1,4 +1,4 @@
-"""Pure helpers for parse.py: charsets, header values, message ids, filenames, Thread-Index.
+"""Pure helpers for parse.py: charsets, header values, message ids, filenames.
 
 Real mail lies about its charset and carries raw 8-bit bytes where RFC 5322 allows only
 ASCII, so every decode here follows one rule: try what the mail declares, strictly, then
@@ -14,7 +14,11 @@ import mimetypes
 import re
 import unicodedata
 from email.message import Message
+from email.parser import BytesHeaderParser
+from email.policy import compat32
 from email.utils import collapse_rfc2231_value
+
+from maildesk.mail.addresses import normalise_address
 
 # WHATWG Encoding: these labels mean windows-1252 in practice (Outlook writes curly
 # quotes as 0x93/0x94 under an iso-8859-1 label); cp1252 is a superset for text.
@@ -31,7 +35,7 @@ ANGLE_ID = re.compile(r"<\s*([^<>\s]+?)\s*>")
 BARE_ID = re.compile(r"[^\s<>(),;\"]+@[^\s<>(),;\"]+")
 CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 FILENAME_MAX = 150
-THREAD_INDEX_PREFIX = 22
+MESSAGE_ID_CHARS = 900  # "mid:" + the id fits the 998-character dedup key
 
 
 def _codec(charset: str | None) -> str | None:
@@ -116,6 +120,20 @@ def msg_ids(value: str | None) -> list[str]:
     return list(dict.fromkeys(found))
 
 
+def header_message_id(data: bytes) -> str | None:
+    """The Message-ID read from the header block alone, without <>, or None.
+
+    Used where parsing the whole mail would be wasted (the idempotency key before the
+    mail is stored, IMAP reconciliation over header-only fetches); both must read the
+    same value, so the cut to MESSAGE_ID_CHARS happens here and nowhere else.
+    """
+    head = data.split(b"\r\n\r\n", 1)[0].split(b"\n\n", 1)[0]
+    value = BytesHeaderParser(policy=compat32).parsebytes(head).get("Message-ID")
+    if not value:
+        return None
+    return str(value).strip().strip("<>").strip()[:MESSAGE_ID_CHARS] or None
+
+
 def return_path(value: str | None) -> str | None:
     """None when absent, "" for the null sender <> (RFC 5321 bounces), else the address."""
     if value is None:
@@ -124,18 +142,7 @@ def return_path(value: str | None) -> str | None:
     match = re.search(r"<([^<>]*)>", inner)
     if match:
         inner = match.group(1)
-    return inner.strip().lower()
-
-
-def thread_index(value: str | None) -> bytes | None:
-    """The 22-byte conversation prefix of Outlook's Thread-Index ([MS-OXOMSG] 2.2.1.3)."""
-    if not value:
-        return None
-    try:
-        data = base64.b64decode("".join(value.split()), validate=True)
-    except (binascii.Error, ValueError):
-        return None
-    return data[:THREAD_INDEX_PREFIX] if len(data) >= THREAD_INDEX_PREFIX else None
+    return normalise_address(inner)
 
 
 def _clean_name(name: str) -> str:

@@ -21,6 +21,8 @@ import nh3
 from mailparser.exceptions import MailParserError
 
 from maildesk.errors import PermanentFailure
+from maildesk.mail import thread_index
+from maildesk.mail.addresses import normalise_address
 from maildesk.mail.dsn import HEADERS_TYPES, STATUS_TYPES, read_report
 from maildesk.mail.mime import (
     children,
@@ -32,7 +34,6 @@ from maildesk.mail.mime import (
     repair_surrogates,
     return_path,
     safe_filename,
-    thread_index,
     tidy_text,
     unescape_surrogates,
     unflow,
@@ -97,7 +98,7 @@ def _parsed(parser: mailparser.MailParser, depth: int) -> ParsedMail:
         text=_text(body, html),
         html=_clean_html(html),
         attachments=tuple(body.attachments),
-        thread_index=thread_index(first.get("thread-index")),
+        thread_index=thread_index.conversation(first.get("thread-index")),
         forwarded=tuple(body.forwarded),
         report=read_report(message),
         has_winmail_dat=body.winmail,
@@ -115,11 +116,11 @@ def _addresses(parser: mailparser.MailParser, message: Message,
                name: str) -> tuple[Address, ...]:
     """Addresses as mail-parser read them, with a last-chance scan of a broken header."""
     pairs = getattr(parser, name.replace("-", "_") + "_")  # from_, to_, reply_to_
-    found = [Address(email.strip().lower(), unescape_surrogates(display).strip())
+    found = [Address(normalise_address(email), unescape_surrogates(display).strip())
              for display, email in pairs if "@" in email]
     if not found and message.get(name):
         raw = decode_header(message.get(name, ""))
-        found = [Address(match.lower()) for match in ADDRESS.findall(raw)]
+        found = [Address(normalise_address(match)) for match in ADDRESS.findall(raw)]
     return tuple(dict.fromkeys(found))
 
 

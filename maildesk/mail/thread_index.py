@@ -76,3 +76,9 @@ def decode(value: str) -> bytes | None:
     if len(raw) < HEADER_LENGTH or (len(raw) - HEADER_LENGTH) % CHILD_LENGTH:
         return None
     return raw
+
+
+def conversation(value: str | None) -> bytes | None:
+    """The 22-byte header block that names the conversation, or None when not a Thread-Index."""
+    index = decode(value) if value else None
+    return index[:HEADER_LENGTH] if index is not None else None

@@ -34,6 +34,7 @@ from zoneinfo import ZoneInfo
 
 from maildesk.config.model import DeskConfig
 from maildesk.mail import thread_index
+from maildesk.mail.addresses import normalise_address
 from maildesk.types import Address, Attachment, Outgoing
 
 if TYPE_CHECKING:
@@ -211,7 +212,7 @@ def compose(*, kind: str, desk: DeskConfig, ticket_ref: str, to: Sequence[Addres
     msg = EmailMessage(policy=policy.SMTP)
     _set_headers(msg, h)
     _set_body(msg, text, html, attachments)
-    recipients = tuple(a.addr_spec.lower() for a in (*h.to, *h.cc))
+    recipients = tuple(normalise_address(a.addr_spec) for a in (*h.to, *h.cc))
     return Outgoing(kind=kind, recipients=recipients, message_id=h.message_id,
                     data=msg.as_bytes(policy=policy.SMTP),
                     automatic=auto is not AutoSubmitted.NO, ticket_id=ticket_id)

@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import and_, case, func, select
 from sqlalchemy.orm import Session
 
+from maildesk.mail.addresses import normalise_address
 from maildesk.mail.loops import LoopLimits, RecentCounts
 from maildesk.store.models import Outbox, Suppression
 from maildesk.types import OutboxState
@@ -26,7 +27,7 @@ def recent_counts(session: Session, recipient: str, ticket_id: int | None, now: 
 
     longest = max(limits.per_recipient_window, limits.per_ticket_window, limits.global_window)
     to_recipient, to_ticket, total = session.execute(select(
-        within(limits.per_recipient_window, Outbox.to_addr == recipient.strip().lower()),
+        within(limits.per_recipient_window, Outbox.to_addr == normalise_address(recipient)),
         within(limits.per_ticket_window, Outbox.ticket_id == ticket_id),
         within(limits.global_window),
     ).where(Outbox.automatic.is_(True), Outbox.state != OutboxState.SUPPRESSED.value,
@@ -37,14 +38,14 @@ def recent_counts(session: Session, recipient: str, ticket_id: int | None, now: 
 
 
 def suppressed_until(session: Session, address: str) -> datetime | None:
-    row = session.get(Suppression, address.strip().lower())
+    row = session.get(Suppression, normalise_address(address))
     return row.until if row is not None else None
 
 
 def suppress(session: Session, address: str, reason: str, now: datetime,
              limits: LoopLimits) -> None:
     """Record a hard bounce: no automatic mail to `address` for limits.suppress_for."""
-    email = address.strip().lower()
+    email = normalise_address(address)
     row = session.get(Suppression, email)
     until = now + limits.suppress_for
     if row is None:

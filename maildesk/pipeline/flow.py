@@ -13,13 +13,12 @@ import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
-from email.parser import BytesHeaderParser
-from email.policy import compat32
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from maildesk.errors import PermanentFailure, TemporaryFailure
+from maildesk.mail.mime import header_message_id
 from maildesk.pipeline.item import Item, Outcome
 from maildesk.pipeline.stages import agent
 from maildesk.pipeline.stages import core as stages
@@ -63,20 +62,10 @@ class Accepted:
     outcome: Outcome | None
 
 
-def quick_message_id(data: bytes) -> str | None:
-    """The Message-ID from the header block alone, for the idempotency key."""
-    head = data.split(b"\r\n\r\n", 1)[0].split(b"\n\n", 1)[0]
-    value = BytesHeaderParser(policy=compat32).parsebytes(head).get("Message-ID")
-    if not value:
-        return None
-    value = str(value).strip().strip("<>").strip()
-    return value[:900] or None
-
-
 def accept(desk: Desk, raw: RawMail) -> Accepted:
     """Make the mail durable, then process it. Raises TemporaryFailure if storage is down."""
     with transaction(desk.sessions) as session:
-        raw_id, created = store_raw(session, raw, quick_message_id(raw.data))
+        raw_id, created = store_raw(session, raw, header_message_id(raw.data))
         state = RawState.RECEIVED if created else session.get(RawMessage, raw_id).state
     if not created and state != RawState.RECEIVED:
         log.info("duplicate raw=%s source=%s: already stored", raw_id, raw.source)

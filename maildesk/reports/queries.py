@@ -37,9 +37,8 @@ from maildesk.reports.model import (
 from maildesk.reports.recurring import recurring
 from maildesk.reports.stats import Column, durations, group_medians, is_postgres
 from maildesk.store.models import Ticket
-from maildesk.types import TicketStatus
+from maildesk.types import OPEN_STATES
 
-OPEN_STATES = (TicketStatus.NEW, TicketStatus.OPEN, TicketStatus.PENDING)
 LOW_SCORE = 2
 LIST_LIMIT = 10
 

@@ -14,7 +14,7 @@ from maildesk.rules.holder import RulesHolder
 from maildesk.rules.load import load_ruleset, rule_files
 from maildesk.rules.report import decision_to_dict, render_decision
 from maildesk.rules.schema import Actions, Agent, Priorities, Rule, RuleContext, RuleSet, Team
-from maildesk.rules.text import fold
+from maildesk.text import fold
 
 __all__ = [
     "Actions", "Agent", "Priorities", "Rule", "RuleContext", "RuleSet", "RulesHolder", "Team",

@@ -13,7 +13,8 @@ from datetime import datetime, time
 from fnmatch import fnmatchcase
 from typing import TYPE_CHECKING, Protocol
 
-from maildesk.rules.text import fold
+from maildesk.mail.addresses import normalise_address
+from maildesk.text import fold
 
 if TYPE_CHECKING:
     from maildesk.rules.schema import RuleContext
@@ -54,6 +55,7 @@ class AddressSet:
     domains: frozenset[str] = frozenset()
 
     def has(self, email: str) -> bool:
+        email = normalise_address(email)
         if email in self.addresses:
             return True
         domain = email.rpartition("@")[2]

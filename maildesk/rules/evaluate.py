@@ -13,10 +13,11 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from maildesk.mail.addresses import normalise_address
 from maildesk.rules.conditions import Facts
 from maildesk.rules.load_then import NO_ACK
 from maildesk.rules.schema import Actions, Priorities, RuleContext, RuleSet
-from maildesk.rules.text import fold
+from maildesk.text import fold
 from maildesk.types import Assignment, Decision, ParsedMail, RuleHit
 
 SCALARS = ("type", "queue", "assign", "ack_template", "language", "spam", "escalate", "sla")
@@ -42,7 +43,7 @@ def evaluate(ruleset: RuleSet, mail: ParsedMail, ctx: RuleContext) -> Decision:
 def facts_for(ruleset: RuleSet, mail: ParsedMail, ctx: RuleContext) -> Facts:
     """Everything conditions read, folded and localised once per message."""
     local = ctx.now.astimezone(ZoneInfo(ctx.timezone))
-    sender = mail.from_addr.email.lower() if mail.from_addr else ""
+    sender = normalise_address(mail.from_addr.email) if mail.from_addr else ""
     hours = ctx.in_business_hours(ctx.now) if ctx.in_business_hours else _office(local)
     vip = ctx.customer_vip or bool(sender and ruleset.vip.has(sender))
     return Facts(mail, ctx, fold(mail.subject), fold(mail.text), sender, local, hours, vip,

@@ -9,6 +9,7 @@ from __future__ import annotations
 from types import MappingProxyType
 
 from maildesk.config.model import LANGUAGES
+from maildesk.mail.addresses import normalise_address
 from maildesk.rules.conditions import AddressSet
 from maildesk.rules.load_when import Sources, address_set
 from maildesk.rules.nodes import Node, Report
@@ -74,7 +75,7 @@ def _agent(node: Node, report: Report) -> Agent | None:
 
 
 def _addresses(node: Node, report: Report) -> tuple[str, ...]:
-    found = [text.lower() for key in ("email", "addresses") if key in node.value
+    found = [normalise_address(text) for key in ("email", "addresses") if key in node.value
              for text, _ in report.texts(node.child(key))]
     for text in found:
         if text.count("@") != 1 or " " in text:
@@ -132,7 +133,7 @@ def _team(node: Node, report: Report, agents: dict[str, Agent]) -> Team | None:
 
 def agent_ref(text: str, node: Node, agents: dict[str, Agent], report: Report) -> str | None:
     """An agent named by any of their addresses or by name; the primary e-mail, or None."""
-    wanted = text.strip().lower()
+    wanted = normalise_address(text)
     for agent in agents.values():
         if wanted in agent.addresses or wanted == agent.name.lower():
             return agent.email

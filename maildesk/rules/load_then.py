@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from maildesk.config.model import LANGUAGES
+from maildesk.mail.addresses import normalise_address
 from maildesk.rules.load_people import agent_ref
 from maildesk.rules.nodes import Node, Report
 from maildesk.rules.schema import STRATEGIES, Actions, Agent, Priorities, Team
@@ -112,7 +113,7 @@ def _watchers(node: Node, report: Report, known: Known) -> tuple[str, ...]:
     found = []
     for text, item in report.texts(node):
         if "@" in text and text.count("@") == 1 and " " not in text.strip():
-            found.append(text.strip().lower())
+            found.append(normalise_address(text))
         else:
             found.append(agent_ref(text, item, dict(known.agents), report) or "")
     return tuple(dict.fromkeys(f for f in found if f))

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import time
 from pathlib import Path
 
+from maildesk.mail.addresses import normalise_address
 from maildesk.rules.conditions import (
     AddressSet,
     AllOf,
@@ -33,7 +34,7 @@ from maildesk.rules.conditions import (
     TimeMatches,
 )
 from maildesk.rules.nodes import Node, Report
-from maildesk.rules.text import fold
+from maildesk.text import fold
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _HOURS = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)\s*-\s*([01]?\d|2[0-4]):([0-5]\d)$")
@@ -94,7 +95,7 @@ def address_set(node: Node, report: Report, sources: Sources) -> AddressSet | No
             ok = False
             continue
         for word in words:
-            word = word.lower()
+            word = normalise_address(word)
             if "@" in word.lstrip("@"):
                 addresses.add(word)
             else:

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from types import MappingProxyType
 
+from maildesk.mail.addresses import normalise_address
 from maildesk.rules.conditions import AddressSet, Condition
 from maildesk.types import Assignment, TicketType
 
@@ -134,7 +135,7 @@ class RuleSet:
 
     def agent_for(self, email: str) -> Agent | None:
         """The agent owning `email` as any of their addresses, case-insensitively."""
-        wanted = email.strip().lower()
+        wanted = normalise_address(email)
         for agent in self.agents.values():
             if wanted in agent.addresses:
                 return agent

@@ -23,9 +23,9 @@ from enum import StrEnum
 from pathlib import Path
 
 from maildesk.sla.calendar import BusinessCalendar
-from maildesk.types import TicketStatus
+from maildesk.types import OPEN_STATES, TicketStatus
 
-ACTIVE = frozenset({TicketStatus.NEW, TicketStatus.OPEN})  # the clocks run only here
+ACTIVE = frozenset(OPEN_STATES) - {TicketStatus.PENDING}  # the clocks run only here
 DURATION = re.compile(r"^\s*(?:(\d+)\s*d)?\s*(?:(\d+)\s*h)?\s*(?:(\d+)\s*m)?\s*$")
 
 
@@ -138,9 +138,14 @@ class SlaSettings:
         a ticket created under a removed policy keeps running)."""
         return self.policies.get(name or self.default_policy, self.policies[self.default_policy])
 
-    def due_times(self, policy: str | None, priority: str,
-                  created_at: datetime) -> tuple[datetime, datetime]:
-        return due_times(self.policy(policy), priority, created_at, self.calendar)
+    def due_times(self, policy: str | None, priority: str, created_at: datetime,
+                  paused: timedelta = timedelta(0)) -> tuple[datetime, datetime]:
+        """(response_due, resolution_due) from the calendar; `paused` is the total business
+        time spent pending (Ticket.paused_seconds), which moves only the resolution."""
+        chosen = self.policy(policy)
+        response, _ = due_times(chosen, priority, created_at, self.calendar)
+        return response, resolution_due_with_pause(chosen, priority, created_at, paused,
+                                                   self.calendar)
 
 
 # -- due times -----------------------------------------------------------------------------
@@ -169,12 +174,6 @@ def resolution_due_with_pause(policy: SlaPolicy, priority: str, created_at: date
     """
     _, due = due_times(policy, priority, created_at, calendar)
     return calendar.add_business_time(due, paused)
-
-
-def shift_due(due: datetime, pending_since: datetime, resumed_at: datetime,
-              calendar: BusinessCalendar) -> datetime:
-    """Move a stored due time by the business time spent pending (for a single pause)."""
-    return calendar.add_business_time(due, paused_time(pending_since, resumed_at, calendar))
 
 
 def warn_time(start: datetime, due: datetime, fraction: float, paused: timedelta,

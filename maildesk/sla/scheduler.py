@@ -31,12 +31,12 @@ from maildesk.sla.model import TicketView, TimerAction, plan_timers
 from maildesk.store.db import transaction
 from maildesk.store.models import Message, Ticket, TimerMark
 from maildesk.store.queries import insert_ignore
-from maildesk.types import AuthorKind, TicketStatus
+from maildesk.types import OPEN_STATES, AuthorKind, TicketStatus
 
 log = logging.getLogger(__name__)
 
 BATCH = 200
-SCHEDULED = (TicketStatus.NEW, TicketStatus.OPEN, TicketStatus.PENDING)
+SCHEDULED = OPEN_STATES  # a pending ticket still has reminders and auto-close
 
 
 @dataclass(frozen=True, slots=True)

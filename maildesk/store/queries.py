@@ -11,6 +11,7 @@ from sqlalchemy import Table, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from maildesk.mail.addresses import normalise_address
 from maildesk.store.models import (
     Contact,
     Counter,
@@ -96,12 +97,12 @@ def log_event(session: Session, ticket_id: int, actor: str, action: str,
 
 def ticket_parties(session: Session, ticket: Ticket, agents: Iterable[str] = ()) -> frozenset[str]:
     """Everyone who took part: the customer, senders and CCs of its mail, agents."""
-    parties = {a.lower() for a in agents}
+    parties = {normalise_address(a) for a in agents}
     customer = session.get(Contact, ticket.customer_id)
     if customer is not None:
         parties.add(customer.email)
     if ticket.assignee:
-        parties.add(ticket.assignee.lower())
+        parties.add(normalise_address(ticket.assignee))
     rows = session.execute(select(Message.from_addr, Message.cc_addrs, Message.direction)
                            .where(Message.ticket_id == ticket.id))
     for from_addr, cc, direction in rows:

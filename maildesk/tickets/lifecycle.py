@@ -20,15 +20,14 @@ from maildesk.store.models import Contact, Ticket
 from maildesk.store.queries import log_event
 from maildesk.tickets import operations as tickets
 from maildesk.tickets.links import status_link, survey_links
-from maildesk.types import TicketStatus
+from maildesk.types import FINISHED_STATES, OPEN_STATES, TicketStatus
 
 CUSTOMER_NOTICE = {TicketStatus.PENDING: "pending", TicketStatus.RESOLVED: "resolved"}
-FINISHED = (TicketStatus.RESOLVED, TicketStatus.CLOSED)
 
 
 def customer_notice(old: TicketStatus, new: TicketStatus) -> str:
     """What an update mail tells the customer about a status change ("" for nothing)."""
-    if new in tickets.OPEN_STATES and old in FINISHED:
+    if new in OPEN_STATES and old in FINISHED_STATES:
         return "reopened"
     return CUSTOMER_NOTICE.get(new, "")
 
@@ -50,15 +49,15 @@ def change_status(desk: Desk, session: Session, ticket: Ticket, status: TicketSt
     """Move `ticket` to `status`; tell the customer when it matters. False if unchanged."""
     old = TicketStatus(ticket.status)
     if not tickets.set_status(session, ticket, status, actor=actor, now=now, reason=reason,
-                              calendar=desk.sla.calendar):
+                              sla=desk.sla):
         return False
-    if status in (TicketStatus.RESOLVED, TicketStatus.CLOSED) and ticket.resolution_seconds is None:
+    if status in FINISHED_STATES and ticket.resolution_seconds is None:
         ticket.resolution_seconds = business_seconds(desk, ticket.created_at, now,
                                                      ticket.paused_seconds)
-    if status in tickets.OPEN_STATES and old in (TicketStatus.RESOLVED, TicketStatus.CLOSED):
+    if status in OPEN_STATES and old in FINISHED_STATES:
         ticket.resolution_seconds = None
     if status == TicketStatus.CLOSED:
-        draft_on_close(session, desk.config.kb, ticket, now)
+        draft_on_close(session, desk.config.kb, ticket, now, desk.config.desk.language)
     if notify and not ticket.spam:
         _tell_customer(desk, session, ticket, old, status, now, agent_text, agent_name)
     return True

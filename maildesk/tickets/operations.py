@@ -14,13 +14,14 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from maildesk.rules import RuleSet, assignee_for
-from maildesk.sla.calendar import BusinessCalendar
-from maildesk.sla.model import SlaSettings, paused_time, resolution_due_with_pause
+from maildesk.sla.model import SlaSettings, paused_time
 from maildesk.store.blobs import save_blob
 from maildesk.store.models import AttachmentRow, Blob, Contact, Message, Ticket
 from maildesk.store.queries import add_thread_keys, insert_ignore, log_event, next_number
 from maildesk.tickets.threader import normalize_subject
 from maildesk.types import (
+    FINISHED_STATES,
+    OPEN_STATES,
     Assignment,
     AuthorKind,
     Decision,
@@ -29,8 +30,6 @@ from maildesk.types import (
     ThreadMatch,
     TicketStatus,
 )
-
-OPEN_STATES = (TicketStatus.NEW, TicketStatus.OPEN, TicketStatus.PENDING)
 
 
 def open_ticket(session: Session, *, prefix: str, customer: Contact, subject: str,
@@ -93,28 +92,35 @@ def add_aliases(session: Session, ticket: Ticket, ids: Iterable[str]) -> None:
     add_thread_keys(session, ticket.id, ids, "alias")
 
 
-def _resume(ticket: Ticket, now: datetime, calendar: BusinessCalendar | None) -> None:
-    """Leaving pending: the business time spent waiting on the customer moves the
-    resolution due time, since that clock was paused."""
+def _due_times(ticket: Ticket, sla: SlaSettings) -> tuple[datetime, datetime]:
+    """The ticket's due times from the calendar: its policy and priority counted from its
+    creation, plus every pause so far. Never shifted step by step, so never drifting."""
+    return sla.due_times(ticket.sla_policy, ticket.priority, ticket.created_at,
+                         timedelta(seconds=ticket.paused_seconds))
+
+
+def _resume(ticket: Ticket, now: datetime, sla: SlaSettings | None) -> None:
+    """Leaving pending: the business time spent waiting on the customer is added to the
+    ticket's total pause, and the resolution due time recomputed from it."""
     if ticket.pending_since is None:
         return
-    paused = (paused_time(ticket.pending_since, now, calendar) if calendar
+    paused = (paused_time(ticket.pending_since, now, sla.calendar) if sla
               else max(timedelta(0), now - ticket.pending_since))
     ticket.paused_seconds += int(paused.total_seconds())
-    if ticket.resolution_due_at is not None and calendar is not None:
-        ticket.resolution_due_at = calendar.add_business_time(ticket.resolution_due_at, paused)
     ticket.pending_since = None
+    if ticket.resolution_due_at is not None and sla is not None:
+        _, ticket.resolution_due_at = _due_times(ticket, sla)
 
 
 def set_status(session: Session, ticket: Ticket, status: TicketStatus, *, actor: str,
                now: datetime, reason: str = "",
-               calendar: BusinessCalendar | None = None) -> bool:
+               sla: SlaSettings | None = None) -> bool:
     """Move a ticket to `status`, keeping the lifecycle timestamps right. False if no change."""
     old = TicketStatus(ticket.status)
     if old == status:
         return False
     if old == TicketStatus.PENDING:
-        _resume(ticket, now, calendar)
+        _resume(ticket, now, sla)
     if status == TicketStatus.PENDING:
         ticket.pending_since = now
     if status == TicketStatus.RESOLVED:
@@ -122,22 +128,22 @@ def set_status(session: Session, ticket: Ticket, status: TicketStatus, *, actor:
     if status == TicketStatus.CLOSED:
         ticket.closed_at = now
         ticket.resolved_at = ticket.resolved_at or now
-    if old in (TicketStatus.RESOLVED, TicketStatus.CLOSED) and status in OPEN_STATES:
+    if old in FINISHED_STATES and status in OPEN_STATES:
         ticket.reopen_count += 1
         ticket.resolved_at = ticket.closed_at = None
     ticket.status = status
     ticket.updated_at = now
-    action = "reopened" if old in (TicketStatus.RESOLVED, TicketStatus.CLOSED) else "status"
+    action = "reopened" if old in FINISHED_STATES else "status"
     log_event(session, ticket.id, actor, action, {"from": old, "to": status}, reason, at=now)
     return True
 
 
 def customer_replied(session: Session, ticket: Ticket, *, now: datetime, actor: str,
-                     calendar: BusinessCalendar | None = None) -> None:
+                     sla: SlaSettings | None = None) -> None:
     """A customer's follow-up puts a waiting or finished ticket back in the agents' court."""
-    if ticket.status in (TicketStatus.PENDING, TicketStatus.RESOLVED, TicketStatus.CLOSED):
+    if ticket.status == TicketStatus.PENDING or ticket.status in FINISHED_STATES:
         set_status(session, ticket, TicketStatus.OPEN, actor=actor, now=now,
-                   reason="customer replied", calendar=calendar)
+                   reason="customer replied", sla=sla)
 
 
 def apply_decision(session: Session, ticket: Ticket, decision: Decision, *,
@@ -230,11 +236,7 @@ def escalate(session: Session, ticket: Ticket, ruleset: RuleSet, *, actor: str,
 def set_sla(session: Session, ticket: Ticket, sla: SlaSettings, *, now: datetime,
             actor: str = "system") -> None:
     """(Re)compute due times from the ticket's policy and priority, from its creation."""
-    policy = sla.policy(ticket.sla_policy)
-    response, _ = sla.due_times(ticket.sla_policy, ticket.priority, ticket.created_at)
-    resolution = resolution_due_with_pause(policy, ticket.priority, ticket.created_at,
-                                           timedelta(seconds=ticket.paused_seconds),
-                                           sla.calendar)
+    response, resolution = _due_times(ticket, sla)
     if (response, resolution) == (ticket.response_due_at, ticket.resolution_due_at):
         return
     ticket.response_due_at, ticket.resolution_due_at = response, resolution

@@ -14,11 +14,12 @@ A closed ticket is reopened within a grace period; after it a new, linked ticket
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from maildesk.mail.addresses import base_address, desk_detail
+from maildesk.text import fold
 from maildesk.types import ParsedMail, ThreadMatch, ThreadMethod, TicketStatus
 
 # Reply and forward prefixes as clients write them, in English, Spanish, Portuguese,
@@ -77,7 +78,7 @@ def normalize_subject(subject: str, prefix: str = "MD") -> str:
     text, _ = strip_prefixes(subject or "")
     text = re.sub(rf"\[\s*{re.escape(prefix)}-\d+\s*\]", " ", text, flags=re.IGNORECASE)
     text, _ = strip_prefixes(text)
-    text = unicodedata.normalize("NFKC", text).casefold()
+    text = fold(text)
     return _WS.sub(" ", text).strip()[:500]
 
 
@@ -90,12 +91,8 @@ def subject_refs(subject: str, prefix: str) -> list[str]:
 def address_refs(recipients: Iterable[str], policy: Policy) -> list[str]:
     """Refs from +tokens on desk addresses: support+MD-1042@ or support+MD-1042.TOKEN@."""
     refs = []
-    locals_ = {a.partition("@")[0]: a.partition("@")[2] for a in policy.desk_addresses}
     for address in recipients:
-        local, _, domain = address.lower().partition("@")
-        base, plus, tag = local.partition("+")
-        if not plus or locals_.get(base) != domain:
-            continue
+        tag = desk_detail(address, policy.desk_addresses)
         match = re.match(rf"{re.escape(policy.prefix.lower())}-(\d+)", tag)
         if match:
             refs.append(f"{policy.prefix}-{int(match.group(1))}")
@@ -104,7 +101,7 @@ def address_refs(recipients: Iterable[str], policy: Policy) -> list[str]:
 
 def organisation_of(email: str, public_domains: frozenset[str]) -> str | None:
     """The sender's organisation is its domain, unless that is a public mail provider."""
-    domain = email.rpartition("@")[2].lower()
+    domain = base_address(email).rpartition("@")[2]
     return None if not domain or domain in public_domains else domain
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import smtplib
 import socket
 import subprocess
@@ -10,6 +11,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 import pytest
+from conftest import write_desk
 from daemon_helpers import LoopThread, counts, mail, make_desk
 from sqlalchemy import select
 
@@ -19,7 +21,7 @@ from maildesk.intake.receiver import Receiver
 from maildesk.runtime.desk import Desk, open_desk
 from maildesk.runtime.metrics import Metrics
 from maildesk.store.db import make_engine, make_sessionmaker
-from maildesk.store.models import RawMessage
+from maildesk.store.models import Contact, Outbox, RawMessage, Ticket
 from maildesk.types import RawMail, Source
 
 UNREACHABLE = "postgresql+psycopg://postgres@127.0.0.1:1/none?connect_timeout=1"
@@ -44,9 +46,14 @@ class Served:
 def serve(tmp_path: Path, db_url: str) -> Iterator[Callable[..., Served]]:
     loop, started = LoopThread(), []
 
-    def start(extra: str = "") -> Served:
-        config = load_config(make_desk(tmp_path / "desk", db_url,
-                                       '[smtp]\nlisten = "127.0.0.1:0"\n' + extra))
+    def start(extra: str = "", addresses: str = "", rules: bool = False) -> Served:
+        settings = '[smtp]\nlisten = "127.0.0.1:0"\n' + extra
+        path = (write_desk(tmp_path / "desk", db_url, settings) if rules
+                else make_desk(tmp_path / "desk", db_url, settings))
+        if addresses:  # as an admin may write them: [desk] addresses = ["Support@..."]
+            path.write_text(re.sub(r"(?m)^addresses = .*$", f"addresses = {addresses}",
+                                   path.read_text()))
+        config = load_config(path)
         desk = open_desk(config)
         receiver = Receiver(desk)
         listener = loop.run(smtp.listen(config.smtp, receiver))
@@ -82,6 +89,49 @@ def test_swaks_and_plus_token_address(serve: Callable[..., Served]) -> None:
     assert result.returncode == 0, result.stdout
     assert "250 2.0.0 OK: stored" in result.stdout
     assert counts(served.url) == (1, 1)
+
+
+DESK_IN_CAPITALS = b"""\
+From: Ana Garcia <ana@example.com>\r
+To: Support+Ventas@ACME.example, Nueva Clienta <nueva@cliente.example>\r
+Subject: Presupuesto de renovacion\r
+Message-ID: <ana-copy-1@example.com>\r
+Date: Mon, 23 Nov 2026 11:00:00 +0000\r
+\r
+Hola, te paso el presupuesto de la renovacion. Un saludo.\r
+"""
+
+
+def cc_mail(n: int, to: str, cc: str) -> bytes:
+    return mail(n, "case", to).replace(b"\r\nSubject:", f"\r\nCc: {cc}\r\nSubject:".encode())
+
+
+def test_desk_address_configured_in_capitals_matches_any_case(
+        serve: Callable[..., Served]) -> None:
+    """`Support@Acme.example` in maildesk.toml: every spelling reaches the desk, and the
+    desk is never taken for a customer, whoever copies it."""
+    served = serve(addresses='["Support@Acme.example"]', rules=True)
+    with served.client() as client:
+        client.ehlo()
+        client.mail("c1@customer.example")
+        for spelling in ("support@acme.example", "SUPPORT@ACME.EXAMPLE", "Support+X@acme.EXAMPLE"):
+            assert client.rcpt(spelling)[0] == 250, spelling
+    with served.client() as client:
+        assert client.sendmail("c1@customer.example", ["support@acme.example"],
+                               cc_mail(1, "support@acme.example", "SUPPORT@ACME.EXAMPLE")) == {}
+        assert client.sendmail("c2@customer.example", ["SUPPORT@ACME.EXAMPLE"],
+                               cc_mail(2, "SUPPORT@ACME.EXAMPLE", "Support+Ventas@Acme.Example")
+                               ) == {}
+        assert client.sendmail("ana@example.com", ["SUPPORT@ACME.EXAMPLE"], DESK_IN_CAPITALS) == {}
+    assert counts(served.url) == (3, 3)
+    with served.desk.sessions() as session:
+        customers = set(session.execute(select(Contact.email).join(
+            Ticket, Ticket.customer_id == Contact.id)).scalars())
+        contacts = set(session.execute(select(Contact.email)).scalars())
+        recipients = set(session.execute(select(Outbox.to_addr)).scalars())
+    assert customers == {"c1@customer.example", "c2@customer.example", "nueva@cliente.example"}
+    assert not any("acme.example" in address for address in contacts | recipients)
+    assert "c1@customer.example" in recipients  # the acknowledgements went to the customers
 
 
 def test_other_recipients_are_refused_at_rcpt(serve: Callable[..., Served]) -> None:

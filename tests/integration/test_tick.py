@@ -14,7 +14,7 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 from email.utils import make_msgid
 from pathlib import Path
@@ -158,6 +158,24 @@ def test_pending_pauses_and_a_customer_reply_resumes(sla_desk: Desk) -> None:
     assert row.resolution_due_at == madrid(2025, 11, 28, 10, 0)  # one business day later
     assert "breach-resolution" not in kinds(tick(sla_desk, madrid(2025, 11, 27, 10, 30)))
     assert "breach-resolution" in kinds(tick(sla_desk, madrid(2025, 11, 28, 10, 0)))
+
+
+def test_two_pauses_give_the_due_time_recomputed_from_the_calendar(sla_desk: Desk) -> None:
+    """Each resume once shifted the stored due time by that pause; the shifts (fractions
+    of a second included) drifted from the total pause the ticket records."""
+    first = make_msgid(domain="cliente.example")
+    ref = open_invoice_ticket(sla_desk, madrid(2025, 11, 24, 10, 0), first)
+    late = timedelta(milliseconds=600)
+    set_status(sla_desk, ref, TicketStatus.PENDING, madrid(2025, 11, 24, 11, 0) + late)
+    receive(sla_desk, madrid(2025, 11, 24, 12, 0),  # 3599.4 s paused, resumed by the customer
+            mail("Re: Invoice 2025-113 is wrong", "Here it is.", in_reply_to=first))
+    set_status(sla_desk, ref, TicketStatus.PENDING, madrid(2025, 11, 25, 17, 0) + late)
+    set_status(sla_desk, ref, TicketStatus.OPEN, madrid(2025, 11, 26, 10, 0))  # 7199.4 s
+    row = ticket(sla_desk, ref)
+    assert row.paused_seconds == 3599 + 7199
+    _, recomputed = sla_desk.sla.due_times(row.sla_policy, row.priority, row.created_at,
+                                           timedelta(seconds=row.paused_seconds))
+    assert row.resolution_due_at == recomputed == madrid(2025, 11, 27, 12, 59, 58)
 
 
 def test_escalation_climbs_every_tier_then_only_notifies(sla_desk: Desk) -> None:

@@ -8,7 +8,7 @@ from pathlib import Path
 from maildesk.cli.status import is_up
 from maildesk.config.model import Config, SmtpConfig
 from maildesk.intake import imap, smtp
-from maildesk.intake.reconcile import compare, header_message_id
+from maildesk.intake.reconcile import compare
 from maildesk.pipeline.flow import Accepted
 from maildesk.pipeline.item import Outcome
 from maildesk.runtime.daemon import needs_restart
@@ -61,8 +61,6 @@ def test_imap_after_commit_and_idle_responses() -> None:
 def test_reconcile_compare() -> None:
     result = compare("a", {"x", "y"}, {"x"}, {"x", "z"})
     assert (result.missing_from_desk, result.missing_from_mailbox) == (("y",), ("z",))
-    assert header_message_id(b"Message-ID: <abc@host>\r\n\r\n") == "abc@host"
-    assert header_message_id(b"\r\n") is None
 
 
 def test_status_heartbeat_within_two_intervals() -> None:

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from maildesk.config.model import KbConfig
 from maildesk.kb import articles as kb
+from maildesk.mail.quotes import strip_reply
 from maildesk.store.models import Article, Contact, Message, Ticket
 
 NOW = datetime(2024, 3, 4, 10, 0, tzinfo=UTC)
@@ -110,22 +111,36 @@ def _ticket_with_answer(session: Session) -> tuple[Ticket, Message]:
 
 def test_draft_from_ticket(session: Session) -> None:
     ticket, answer = _ticket_with_answer(session)
-    article = kb.draft_from_ticket(session, ticket, answer, NOW)
+    article = kb.draft_from_ticket(session, ticket, answer, NOW, "en")
     assert (article.title, article.state, article.language) == (
         "La impresora no imprime", "draft", "es")
     assert article.problem == "Hola,\nla impresora no imprime."
     assert article.solution == "Reinicie la cola de impresión."
     assert (article.tags, article.source_ticket_id) == (["impresora", "oficina"], ticket.id)
-    again = kb.draft_from_ticket(session, ticket, answer, NOW)
+    again = kb.draft_from_ticket(session, ticket, answer, NOW, "en")
     assert again.id == article.id  # one draft per ticket
-    assert kb.draft_on_close(session, KbConfig(draft_on_close=True), ticket, NOW) is None
+    assert kb.draft_on_close(session, KbConfig(draft_on_close=True), ticket, NOW, "en") is None
 
 
 def test_draft_on_close(session: Session) -> None:
     ticket, _ = _ticket_with_answer(session)
-    assert kb.draft_on_close(session, KbConfig(), ticket, NOW) is None
-    article = kb.draft_on_close(session, KbConfig(draft_on_close=True), ticket, NOW)
+    assert kb.draft_on_close(session, KbConfig(), ticket, NOW, "en") is None
+    article = kb.draft_on_close(session, KbConfig(draft_on_close=True), ticket, NOW, "en")
     assert article is not None and article.solution == "Reinicie la cola de impresión."
+
+
+def test_draft_language_too_short_to_tell_is_the_desk_language(session: Session) -> None:
+    """kb had its own guesser that said "en" for anything it could not tell; the one
+    guesser says None and the caller chooses the default: the desk's language."""
+    ticket, answer = _ticket_with_answer(session)
+    ticket.language = None
+    first = kb.first_customer_message(session, ticket)
+    assert first is not None
+    first.text = "The VPN is down"
+    answer.text = "Gateway restarted."
+    assert kb.draft_from_ticket(session, ticket, answer, NOW, "es").language == "es"
+    answer.text = "Please restart the gateway, it is a known problem with the update."
+    assert kb.draft_from_ticket(session, ticket, answer, NOW, "es").language == "en"
 
 
 def test_suggest_enabled_per_queue() -> None:
@@ -158,3 +173,16 @@ def test_spanish_forms() -> None:
     assert {"conexion", "conexiones"} <= kb.spanish_forms("conexion")
     assert {"luz", "luces"} <= kb.spanish_forms("luces")
     assert kb.clean_title("Re: [MD-12] [EXT] RV: Printer  offline") == "Printer offline"
+
+
+@pytest.mark.parametrize("body", [
+    "Reinicie el router.\n\nEl lun, 4 mar 2024 a las 10:00, María López <maria@cliente.example>\n"
+    "escribió:\n> No tengo internet.",  # a Spanish quote header wrapped over two lines
+    "Open the menu and choose:\nFrom: the top, Settings > Reset.\nThat clears it.",
+    "Done.\n\n-----Original Message-----\nFrom: Ana\nSent: Monday\n\nold text",
+    "Thanks!\n-- \nAna García\nAcme Support",
+])
+def test_clean_body_strips_quotes_as_the_pipeline_does(body: str) -> None:
+    """The knowledge base had its own quote stripper: it kept a wrapped Spanish quote
+    header and its history, and cut an answer at any line starting with "From:"."""
+    assert kb.clean_body("#kb\n" + body) == strip_reply(body)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import re
 from datetime import UTC, datetime
 from pathlib import Path
@@ -9,8 +10,15 @@ from pathlib import Path
 import pytest
 
 from maildesk.errors import PermanentFailure
-from maildesk.mail.mime import decode_bytes, msg_ids, safe_filename, thread_index
+from maildesk.mail.mime import (
+    MESSAGE_ID_CHARS,
+    decode_bytes,
+    header_message_id,
+    msg_ids,
+    safe_filename,
+)
 from maildesk.mail.parse import parse
+from maildesk.mail.thread_index import conversation
 from maildesk.types import Address
 
 MAIL_DIR = Path(__file__).parent.parent / "mail"
@@ -71,7 +79,17 @@ def test_thread_index_keeps_the_22_byte_conversation_prefix(eml) -> None:
     assert reply.in_reply_to == () and reply.references == ()
     assert parse(eml("gmail/01-original.eml")).thread_index is None
     assert parse(eml("broken/05-garbage-headers.eml")).thread_index is None
-    assert thread_index("AQID") is None  # valid base64, too short
+    assert conversation("AQID") is None  # valid base64, too short
+
+
+def test_one_thread_index_decoder_for_reading_and_replying() -> None:
+    """parse once kept any 22+ bytes while thread_index.decode asked for 22 + 5 per
+    reply, so a header the desk could not answer still grouped mail into a ticket."""
+    header = bytes(range(1, 23))
+    assert conversation(base64.b64encode(header + bytes(5)).decode()) == header
+    assert conversation(base64.b64encode(header + bytes(3)).decode()) is None
+    assert conversation(base64.b64encode(header).decode()) == header
+    assert conversation("not base64!") is None and conversation(None) is None
 
 
 def test_outlook_reply_with_in_reply_to_only(eml) -> None:
@@ -358,3 +376,15 @@ def test_delayed_dsn_uses_the_envelope_id(eml) -> None:
 
 def test_ordinary_mail_has_no_report(eml) -> None:
     assert parse(eml("autoreply/01-outlook-automatic-reply.eml")).report is None
+
+
+def test_header_message_id_reads_the_same_from_a_mail_and_from_its_headers() -> None:
+    """Intake keys a mail by this value and IMAP reconciliation looks it up from a
+    header-only fetch: a long Message-ID once came out cut in one and whole in the other."""
+    long_id = "x" * 950 + "@host.example"
+    mail = f"Subject: s\r\nMessage-ID: <{long_id}>\r\n\r\nMessage-ID: <body@x>\r\n".encode()
+    fetched = f"Message-ID: <{long_id}>\r\n\r\n".encode()
+    assert header_message_id(mail) == header_message_id(fetched) == long_id[:MESSAGE_ID_CHARS]
+    assert header_message_id(b"Message-ID: <abc@host>\r\n\r\n") == "abc@host"
+    assert header_message_id(b"Subject: none\n\nMessage-ID: <in-body@x>\n") is None
+    assert header_message_id(b"\r\n") is None

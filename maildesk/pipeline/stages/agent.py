@@ -19,6 +19,7 @@ from maildesk.agents.commands import Plan, interpret
 from maildesk.agents.identity import Identity, identify
 from maildesk.agents.tokens import verify_agent_token
 from maildesk.mail import authres
+from maildesk.mail.addresses import is_desk_address
 from maildesk.mail.language import guess_language
 from maildesk.mail.parse import parse
 from maildesk.mail.quotes import split_forward, strip_reply
@@ -154,10 +155,8 @@ def forwarded_mail(mail: ParsedMail) -> ParsedMail | None:
 def cc_customer(mail: ParsedMail, desk_addresses: tuple[str, ...],
                 agents: set[str]) -> Address | None:
     """The first To: that is neither the desk nor an agent, when an agent copied the desk."""
-    desks = {a.partition("@")[0] + "@" + a.partition("@")[2] for a in desk_addresses}
     for address in mail.to:
-        local, _, domain = address.email.partition("@")
-        if f"{local.partition('+')[0]}@{domain}" not in desks and address.email not in agents:
+        if not is_desk_address(address.email, desk_addresses) and address.email not in agents:
             return address
     return None
 
@@ -166,7 +165,8 @@ def _without_ticket(desk: Desk, session: Session, item: Item, identity: Identity
     agents = {a for agent in desk.ruleset.agents.values() for a in agent.addresses}
     original = forwarded_mail(item.mail)
     if original is not None and original.from_addr is not None \
-            and original.from_addr.email not in agents | set(desk.config.desk.addresses):
+            and original.from_addr.email not in agents \
+            and not is_desk_address(original.from_addr.email, desk.config.desk.addresses):
         note = f"{ON_BEHALF} {identity.agent.email} (forwarded from {original.from_addr.email})"
         return replace(item, parsed=original, author=AuthorKind.CUSTOMER,
                        match=ThreadMatch(None, ThreadMethod.NEW, note=note))
@@ -205,7 +205,7 @@ def _open_from_cc(desk: Desk, session: Session, item: Item, identity: Identity,
                    reason="opened by this agent")
     lifecycle.record_first_response(desk, ticket, item.now)
     tickets.set_status(session, ticket, after_reply(desk, Plan()), actor=agent, now=item.now,
-                       reason="agent's first mail", calendar=desk.sla.calendar)
+                       reason="agent's first mail", sla=desk.sla)
     log_event(session, ticket.id, agent, "opened-on-behalf",
               {"customer": customer.email, "how": "cc", "proof": str(identity.proof)}, reason,
               at=item.now)

@@ -83,7 +83,7 @@ def apply(desk: Desk, session: Session, item: Item) -> Item:
     tickets.add_aliases(session, ticket, threader.alias_ids(item.mail, item.known_ids))
     if not new and item.author == AuthorKind.CUSTOMER:
         tickets.customer_replied(session, ticket, now=item.now, actor=message.from_addr,
-                                 calendar=desk.sla.calendar)
+                                 sla=desk.sla)
     outcome = Outcome("new-ticket" if new else "threaded", ref=ticket.ref, detail=match.note)
     return replace(item, ticket_id=ticket.id, message_row_id=message.id, new_ticket=new,
                    reopened=match.reopen, outcome=outcome)

@@ -13,14 +13,13 @@ from dataclasses import replace
 
 from sqlalchemy.orm import Session
 
+from maildesk.mail.addresses import normalise_address
 from maildesk.pipeline.item import Item, Outcome
 from maildesk.runtime.desk import Desk
 from maildesk.store.models import Contact, Ticket
 from maildesk.tickets import operations as tickets
 from maildesk.tickets import satisfaction
-from maildesk.types import AuthorKind, Direction, ThreadMethod, TicketStatus
-
-FINISHED = (TicketStatus.RESOLVED, TicketStatus.CLOSED)
+from maildesk.types import FINISHED_STATES, AuthorKind, Direction, ThreadMethod
 
 
 def survey(desk: Desk, session: Session, item: Item) -> Item:
@@ -50,9 +49,9 @@ def _finished_ticket(session: Session, item: Item) -> Ticket | None:
         return None
     ticket_id = match.ticket_id or match.related_ticket_id
     ticket = session.get(Ticket, ticket_id) if ticket_id else None
-    if ticket is None or ticket.status not in FINISHED:
+    if ticket is None or ticket.status not in FINISHED_STATES:
         return None
     customer = session.get(Contact, ticket.customer_id)
-    if customer is None or customer.email.lower() != sender.email.lower():
+    if customer is None or normalise_address(customer.email) != normalise_address(sender.email):
         return None
     return ticket

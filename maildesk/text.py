@@ -1,9 +1,11 @@
-"""Accent- and case-insensitive text folding for `contains` conditions.
+"""Accent- and case-insensitive text folding: the one fold of the desk.
 
 Admins write "caído" or "caido" and customers type either, often without accents on a
-phone, so both the needles (once, at load time) and the message text (once per message)
-are folded the same way: casefold, NFKD decomposition, then combining marks removed.
-"ñ" folds to "n" as a consequence, which is what a search box in Spanish usually does.
+phone, so everything the desk compares as words is folded the same way: rule `contains`
+needles (once, at load time) and message text (once per message), knowledge-base queries,
+agents' #command words and names, and the subjects the threader compares. The fold is
+casefold, NFKD decomposition, then combining marks removed. "ñ" folds to "n" as a
+consequence, which is what a search box in Spanish usually does.
 """
 
 from __future__ import annotations
