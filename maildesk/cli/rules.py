@@ -9,7 +9,7 @@ from maildesk.cli.common import config_from
 from maildesk.errors import ConfigError
 from maildesk.rules.check import check_command, test_command
 from maildesk.runtime.desk import load_templates
-from maildesk.sla.model import load_sla
+from maildesk.sla.load import load_sla
 
 
 def register(sub: argparse._SubParsersAction) -> None:

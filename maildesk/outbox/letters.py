@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from maildesk.agents.tokens import agent_reply_address
 from maildesk.mail import loops
 from maildesk.outbox.compose import AutoSubmitted, Thread, compose
 from maildesk.outbox.counts import recent_counts
@@ -123,8 +124,6 @@ def customer_letter(desk: Desk, ticket: Ticket, customer_email: str, template: s
 def agent_letters(desk: Desk, ticket: Ticket, recipients: Sequence[str], template: str,
                   context_for: Any) -> list[Letter]:
     """One letter per agent, each with its own signed Reply-To back to the ticket."""
-    from maildesk.agents.tokens import agent_reply_address
-
     letters = []
     for email in recipients:
         agent = desk.ruleset.agent_for(email)

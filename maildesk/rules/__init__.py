@@ -9,11 +9,12 @@ assignment are pure functions. RulesHolder keeps the last good set for hot reloa
 """
 
 from maildesk.rules.assign import assignee_for, choose_assignee
+from maildesk.rules.context import RuleContext
 from maildesk.rules.evaluate import evaluate
 from maildesk.rules.holder import RulesHolder
 from maildesk.rules.load import load_ruleset, rule_files
 from maildesk.rules.report import decision_to_dict, render_decision
-from maildesk.rules.schema import Actions, Agent, Priorities, Rule, RuleContext, RuleSet, Team
+from maildesk.rules.schema import Actions, Agent, Priorities, Rule, RuleSet, Team
 from maildesk.text import fold
 
 __all__ = [

@@ -15,10 +15,11 @@ from zoneinfo import ZoneInfo
 
 from maildesk.config.model import Config
 from maildesk.errors import ConfigError
+from maildesk.rules.context import RuleContext
 from maildesk.rules.evaluate import evaluate
 from maildesk.rules.load import load_ruleset
 from maildesk.rules.report import decision_to_dict, render_decision
-from maildesk.rules.schema import RuleContext, RuleSet
+from maildesk.rules.schema import RuleSet
 
 EXIT_OK, EXIT_INVALID = 0, 1
 

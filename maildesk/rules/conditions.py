@@ -11,14 +11,12 @@ import re
 from dataclasses import dataclass, field
 from datetime import datetime, time
 from fnmatch import fnmatchcase
-from typing import TYPE_CHECKING, Protocol
+from typing import Protocol
 
 from maildesk.mail.addresses import normalise_address
+from maildesk.rules.context import RuleContext
 from maildesk.text import fold
-
-if TYPE_CHECKING:
-    from maildesk.rules.schema import RuleContext
-    from maildesk.types import ParsedMail
+from maildesk.types import ParsedMail
 
 Matched = tuple[str, ...] | None
 

@@ -15,8 +15,9 @@ from zoneinfo import ZoneInfo
 
 from maildesk.mail.addresses import normalise_address
 from maildesk.rules.conditions import Facts
+from maildesk.rules.context import RuleContext
 from maildesk.rules.load_then import NO_ACK
-from maildesk.rules.schema import Actions, Priorities, RuleContext, RuleSet
+from maildesk.rules.schema import Actions, Priorities, RuleSet
 from maildesk.text import fold
 from maildesk.types import Assignment, Decision, ParsedMail, RuleHit
 

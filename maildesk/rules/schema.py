@@ -6,13 +6,13 @@ atomically on reload, and tests can build by hand.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
 from types import MappingProxyType
 
 from maildesk.mail.addresses import normalise_address
 from maildesk.rules.conditions import AddressSet, Condition
+from maildesk.rules.context import RuleContext  # noqa: F401 - part of the schema's face
 from maildesk.types import Assignment, TicketType
 
 STRATEGIES = ("round-robin", "least-open", "skill")
@@ -103,23 +103,6 @@ class Rule:
     when: Condition
     then: Actions
     stop: bool = False
-
-
-@dataclass(frozen=True, slots=True)
-class RuleContext:
-    """What evaluation needs besides the mail; `now` must be timezone-aware.
-
-    `in_business_hours` is the SLA calendar's predicate; without it business hours are
-    Monday to Friday, 09:00-18:00 in `timezone`.
-    """
-
-    now: datetime
-    timezone: str = "UTC"
-    desk_addresses: tuple[str, ...] = ()
-    customer_organisation: str | None = None
-    customer_vip: bool = False
-    is_follow_up: bool = False
-    in_business_hours: Callable[[datetime], bool] | None = None
 
 
 @dataclass(frozen=True, slots=True)

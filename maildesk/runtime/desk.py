@@ -26,7 +26,8 @@ from maildesk.errors import ConfigError, Problem, TemporaryFailure
 from maildesk.mail.loops import LoopLimits
 from maildesk.outbox.templates import TemplateStore
 from maildesk.rules import RuleSet, RulesHolder
-from maildesk.sla.model import SlaSettings, load_sla
+from maildesk.sla.load import load_sla
+from maildesk.sla.model import SlaSettings
 from maildesk.store.db import make_engine, make_sessionmaker
 from maildesk.store.migrate import ensure_schema
 from maildesk.store.models import utcnow

@@ -25,7 +25,7 @@ Span = tuple[int, int]  # (start, end) minutes after local midnight; end may be 
 UtcSpan = tuple[datetime, datetime]
 
 
-def _office_hours() -> tuple[tuple[Span, ...], ...]:
+def office_hours() -> tuple[tuple[Span, ...], ...]:
     day = ((9 * 60, 18 * 60),)
     return (day,) * 5 + ((), ())
 
@@ -39,7 +39,7 @@ class BusinessCalendar:
     """
 
     timezone: ZoneInfo = field(default_factory=lambda: ZoneInfo("UTC"))
-    hours: tuple[tuple[Span, ...], ...] = field(default_factory=_office_hours)
+    hours: tuple[tuple[Span, ...], ...] = field(default_factory=office_hours)
     holidays: Mapping[date, str] = field(default_factory=dict, hash=False)
     country: str | None = None
     subdiv: str | None = None

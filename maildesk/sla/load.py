@@ -24,7 +24,7 @@ from maildesk.sla.calendar import (
     WEEKDAYS,
     BusinessCalendar,
     Span,
-    _office_hours,
+    office_hours,
     parse_span,
     public_holidays,
 )
@@ -167,18 +167,18 @@ def _day_spans(doc: _Doc, node: CommentedMap, key: str) -> tuple[Span, ...]:
 def _hours(doc: _Doc, data: CommentedMap) -> tuple[tuple[Span, ...], ...]:
     """hours: 24x7, or a mapping of weekday -> intervals (`weekdays` = Monday to Friday)."""
     if "hours" not in data:
-        return _office_hours()
+        return office_hours()
     if data["hours"] == "24x7":
         return ALWAYS_OPEN
     node = doc.mapping(data, "hours", "hours", {*WEEKDAYS, "weekdays"})
     if node is None:
-        return _office_hours()
+        return office_hours()
     base = _day_spans(doc, node, "weekdays") if "weekdays" in node else ()
     days = [_day_spans(doc, node, day) if day in node else (base if n < 5 else ())
             for n, day in enumerate(WEEKDAYS)]
     if not any(days):
         doc.fail(data, "hours", "hours", "there are no working hours at all")
-        return _office_hours()
+        return office_hours()
     return tuple(days)
 
 
@@ -391,3 +391,10 @@ def read_sla(rules_dir: Path, default_timezone: str) -> SlaSettings:
         raise ConfigError(problems)
     return settings
 
+
+def load_sla(rules_dir: Path, default_timezone: str) -> SlaSettings:
+    """Read rules/sla.yaml and rules/calendar.yaml; raise ConfigError listing every problem.
+
+    A missing file means the built-in defaults (the same as the shipped examples).
+    """
+    return read_sla(Path(rules_dir), default_timezone)

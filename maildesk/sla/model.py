@@ -10,7 +10,7 @@ records a TimerMark(ticket_id, kind, due_at) in the same transaction, so every a
 once even with several daemons. For that the planner is deterministic: the same ticket
 view, settings and `now` always give the same actions and keys, and nothing whose due time
 is still in the future is planned. Reading rules/sla.yaml and rules/calendar.yaml lives in
-maildesk/sla_yaml.py (`load_sla`), re-exported here.
+maildesk/sla/load.py (`load_sla`).
 """
 
 from __future__ import annotations
@@ -20,7 +20,6 @@ from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
-from pathlib import Path
 
 from maildesk.sla.calendar import BusinessCalendar
 from maildesk.types import OPEN_STATES, TicketStatus
@@ -384,18 +383,6 @@ def _agent_reminder(ticket: TicketView, settings: SlaSettings,
     due = settings.remind_agent_after.after(customer, settings.calendar)
     return [_action(TimerKind.REMIND_AGENT, due, _owner(ticket))]
 
-
-# -- loading -------------------------------------------------------------------------------
-
-def load_sla(rules_dir: Path, default_timezone: str) -> SlaSettings:
-    """Read rules/sla.yaml and rules/calendar.yaml; raise ConfigError listing every problem.
-
-    A missing file means the built-in defaults (the same as the skeleton's examples).
-    The reader lives in sla_yaml.py to keep YAML handling apart from the arithmetic.
-    """
-    from maildesk.sla.load import read_sla
-
-    return read_sla(Path(rules_dir), default_timezone)
 
 
 # -- wording for templates -----------------------------------------------------------------

@@ -12,6 +12,7 @@ import pytest
 
 from maildesk.errors import ConfigError
 from maildesk.sla.calendar import BusinessCalendar
+from maildesk.sla.load import load_sla
 from maildesk.sla.model import (
     BusinessDuration,
     SlaSettings,
@@ -22,7 +23,6 @@ from maildesk.sla.model import (
     describe_duration,
     due_times,
     expected_first_response,
-    load_sla,
     paused_time,
     plan_timers,
     resolution_due_with_pause,
