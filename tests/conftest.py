@@ -118,7 +118,7 @@ def write_desk(root: Path, url: str, extra: str = "", *, rules: bool = True,
     (root / "maildesk.toml").write_text(DESK_TOML.format(url=url, extra=extra))
     (root / "secret").write_text("0" * 64 + "\n")
     for name, wanted in (("rules", rules), ("templates", templates)):
-        source = REPO / "maildesk" / "skeleton" / name
+        source = REPO / name
         if wanted and source.is_dir():
             shutil.copytree(source, root / name, dirs_exist_ok=True)
     return root / "maildesk.toml"

@@ -6,9 +6,10 @@ import argparse
 import os
 import secrets
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
 
-SKELETON = Path(__file__).resolve().parent.parent / "skeleton"
+from maildesk.config.examples import SOURCES, example_path
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -25,14 +26,24 @@ def write_secret(path: Path) -> None:
         handle.write(secrets.token_hex(32) + "\n")
 
 
+def example_files() -> Iterator[tuple[Path, Path]]:
+    """(source, path relative to the desk) for every shipped example file."""
+    for name in SOURCES:
+        root = example_path(name)
+        if root.is_file():
+            yield root, Path(name)
+            continue
+        for source in sorted(root.rglob("*")):
+            if source.is_file() and "__pycache__" not in source.parts:
+                yield source, Path(name) / source.relative_to(root)
+
+
 def run(args: argparse.Namespace) -> int:
     target: Path = args.dir
     target.mkdir(parents=True, exist_ok=True)
     written = 0
-    for source in sorted(SKELETON.rglob("*")):
-        if source.is_dir() or "__pycache__" in source.parts:
-            continue
-        dest = target / source.relative_to(SKELETON)
+    for source, relative in example_files():
+        dest = target / relative
         if dest.exists() and not args.force:
             print(f"kept existing {dest}")
             continue

@@ -1,7 +1,9 @@
 """Sandboxed Jinja2 templates for the mail the desk sends; keeps the last good version.
 
 Layout: `templates/<lang>/<name>.txt.j2` (required) and `templates/<lang>/<name>.html.j2`
-(optional) for lang in `maildesk.config.LANGUAGES`.
+(optional) for lang in `maildesk.config.LANGUAGES`. The templates shipped with maildesk
+are loaded first and a desk's own folder overrides them one (language, name) at a time,
+so a desk only keeps the templates it changed; one that it lacks is the shipped one.
 
 The subject lives in the text template, in `{% block subject %}...{% endblock %}`, and the
 body in `{% block body %}...{% endblock %}`. Blocks, not a "Subject:" first line, because a
@@ -30,6 +32,7 @@ from jinja2 import StrictUndefined, Template, TemplateSyntaxError, select_autoes
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 from markupsafe import Markup, escape
 
+from maildesk.config.examples import templates_dir
 from maildesk.config.model import LANGUAGES
 from maildesk.errors import PermanentFailure, Problem
 
@@ -48,6 +51,7 @@ class TemplateRenderError(PermanentFailure):
 class _Pair:
     text: Template
     html: Template | None
+    folder: Path  # the language folder it came from, for error positions
 
 
 def clean_subject(value: str) -> str:
@@ -96,28 +100,41 @@ class TemplateStore:
     """
 
     def __init__(self, root: Path, default_language: str = "en",
-                 globals_: Mapping[str, Any] | None = None) -> None:
+                 globals_: Mapping[str, Any] | None = None, shipped: bool = True) -> None:
         self.root = Path(root)
         self.default_language = default_language
         self.env = make_environment(self.root, globals_)
         self._pairs: dict[tuple[str, str], _Pair] = {}
+        self.folders = self._folders(shipped)
+
+    def _folders(self, shipped: bool) -> tuple[Path, ...]:
+        """The shipped templates first (unless unwanted or the same folder), then the desk's."""
+        packaged = templates_dir()
+        if not shipped or not packaged.is_dir() or packaged.resolve() == self.root.resolve():
+            return (self.root,)
+        return (packaged, self.root)
 
     def load(self) -> list[Problem]:
         """(Re)compile every template; return the problems found (empty when all good)."""
         problems: list[Problem] = []
         fresh: dict[tuple[str, str], _Pair] = {}
-        for lang in LANGUAGES:
-            for text_path in sorted((self.root / lang).glob(f"*{TEXT_SUFFIX}")):
-                name = text_path.name.removesuffix(TEXT_SUFFIX)
-                pair = self._compile_pair(lang, name, text_path, problems)
-                if pair is None and (lang, name) in self._pairs:
-                    pair = self._pairs[(lang, name)]
-                    log.warning("template %s/%s is broken; keeping the last good version",
-                                lang, name)
-                if pair is not None:
-                    fresh[(lang, name)] = pair
+        for folder in self.folders:
+            for lang in LANGUAGES:
+                for text_path in sorted((folder / lang).glob(f"*{TEXT_SUFFIX}")):
+                    self._load_one(lang, text_path, fresh, problems)
         self._pairs = fresh
         return problems
+
+    def _load_one(self, lang: str, text_path: Path, fresh: dict[tuple[str, str], _Pair],
+                  problems: list[Problem]) -> None:
+        """Compile one template into `fresh`; a broken one leaves the last good version."""
+        name = text_path.name.removesuffix(TEXT_SUFFIX)
+        pair = self._compile_pair(lang, name, text_path, problems)
+        if pair is None and (lang, name) in self._pairs:
+            pair = self._pairs[(lang, name)]
+            log.warning("template %s/%s is broken; keeping the last good version", lang, name)
+        if pair is not None:
+            fresh[(lang, name)] = pair
 
     def _compile_pair(self, lang: str, name: str, text_path: Path,
                       problems: list[Problem]) -> _Pair | None:
@@ -130,7 +147,7 @@ class TemplateStore:
             return None
         if text is None or (html_path.exists() and html is None):
             return None
-        return _Pair(text, html)
+        return _Pair(text, html, text_path.parent)
 
     def _compile(self, path: Path, name: str, problems: list[Problem]) -> Template | None:
         try:
@@ -200,8 +217,9 @@ class TemplateStore:
             try:
                 self.render(name, lang, samples[name])
             except TemplateRenderError as exc:
-                path, line = _template_position(exc.__cause__, self.root / lang)
-                problems.append(Problem(path or str(self.root / lang / (name + TEXT_SUFFIX)),
+                folder = self._pairs[(lang, name)].folder
+                path, line = _template_position(exc.__cause__, folder)
+                problems.append(Problem(path or str(folder / (name + TEXT_SUFFIX)),
                                         line, name, str(exc.__cause__)))
         return problems
 

@@ -12,13 +12,13 @@ from maildesk.types import TicketType
 
 parse = pytest.importorskip("maildesk.mail.parse").parse
 MAIL = Path(__file__).resolve().parents[1] / "mail"
-SKELETON = Path(__file__).resolve().parents[2] / "maildesk/skeleton/rules"
+EXAMPLES = Path(__file__).resolve().parents[2] / "rules"
 TUESDAY_NOON = datetime(2024, 5, 7, 10, 0, tzinfo=UTC)
 
 
 @pytest.fixture(scope="module")
 def ruleset():
-    return load_ruleset(SKELETON, templates={"ack", "ack-out-of-hours"})
+    return load_ruleset(EXAMPLES, templates={"ack", "ack-out-of-hours"})
 
 
 def decide(ruleset, name: str, now: datetime = TUESDAY_NOON):  # noqa: ANN001, ANN201

@@ -280,7 +280,7 @@ def test_no_match_gives_empty_decision(tmp_path: Path) -> None:
 
 # --- the canonical outage rule --------------------------------------------------------------
 
-OUTAGES = (Path(__file__).resolve().parents[2] / "maildesk/skeleton/rules/50-outages.yaml")
+OUTAGES = (Path(__file__).resolve().parents[2] / "rules/50-outages.yaml")
 
 
 @pytest.mark.parametrize(("subject", "text"), [

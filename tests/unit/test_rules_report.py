@@ -26,7 +26,7 @@ NOW = datetime(2024, 5, 7, 10, 0, tzinfo=UTC)
 
 
 def outage_decision() -> Decision:
-    ruleset = load_ruleset(REPO / "maildesk/skeleton/rules")
+    ruleset = load_ruleset(REPO / "rules")
     mail = ParsedMail(message_id="m", subject="Servidor caído", from_addr=Address("a@b.es"))
     return evaluate(ruleset, mail, RuleContext(now=NOW, timezone="Europe/Madrid"))
 
@@ -50,7 +50,7 @@ def test_json_is_plain() -> None:
 
 
 def desk(tmp_path: Path) -> Config:
-    shutil.copytree(REPO / "maildesk/skeleton/rules", tmp_path / "rules")
+    shutil.copytree(REPO / "rules", tmp_path / "rules")
     return Config(path=tmp_path / "maildesk.toml")
 
 

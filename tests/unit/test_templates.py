@@ -14,9 +14,9 @@ ROOT = Path(__file__).resolve().parents[2]
 GLOBALS = {"desk_name": "Acme Support", "desk_address": "support@acme.example"}
 
 
-def store_for(root: Path, default: str = "en") -> TemplateStore:
-    store = TemplateStore(root, default, GLOBALS)
-    return store
+def store_for(root: Path, default: str = "en", shipped: bool = False) -> TemplateStore:
+    """A store over `root` alone unless `shipped`: most tests look at one folder."""
+    return TemplateStore(root, default, GLOBALS, shipped=shipped)
 
 
 def flat(text: str) -> str:
@@ -30,22 +30,13 @@ def copy(tmp_path: Path) -> Path:
     return root
 
 
-@pytest.mark.parametrize("root", [ROOT / "templates", ROOT / "maildesk/skeleton/templates"])
-def test_shipped_templates_compile_and_render(root: Path) -> None:
-    store = store_for(root)
+def test_shipped_templates_compile_and_render() -> None:
+    store = store_for(ROOT / "templates")
     assert store.load() == []
     assert BUILTIN_TEMPLATES <= store.names()  # admins and rules may add more
     for name in BUILTIN_TEMPLATES:
         assert set(store.languages(name)) == {"en", "es"}
     assert store.check(samples()) == []
-
-
-def test_skeleton_and_repo_templates_are_the_same() -> None:
-    ours = sorted(p.relative_to(ROOT / "templates") for p in (ROOT / "templates").rglob("*.j2"))
-    skeleton = ROOT / "maildesk/skeleton/templates"
-    assert ours == sorted(p.relative_to(skeleton) for p in skeleton.rglob("*.j2"))
-    for rel in ours:
-        assert (ROOT / "templates" / rel).read_text() == (skeleton / rel).read_text()
 
 
 def test_spanish_uses_usted_and_update_is_signed() -> None:
@@ -140,6 +131,30 @@ def test_broken_template_on_first_load_is_missing_not_fatal(copy: Path) -> None:
     assert problem.path.endswith("ack.html.j2") and problem.line == 1
     assert "ack" in store.names()  # Spanish still there
     assert store.render("ack", "en", samples()["ack"])[0].startswith("Hemos recibido")
+
+
+def test_a_desk_overrides_shipped_templates_one_by_one(tmp_path: Path) -> None:
+    (tmp_path / "en").mkdir()
+    (tmp_path / "en" / "ack.txt.j2").write_text(
+        "{% block subject %}Got it: {{ subject }}{% endblock %}{% block body %}Ours."
+        "{% endblock %}")
+    store = store_for(tmp_path, shipped=True)
+    assert store.load() == []
+    assert BUILTIN_TEMPLATES <= store.names()
+    subject, text, html = store.render("ack", "en", samples()["ack"])
+    assert subject.startswith("Got it:") and text == "Ours.\n" and html is None
+    assert store.render("ack", "es", samples()["ack"])[0].startswith("Hemos recibido")
+    assert store.render("closure", "en", samples()["closure"])[0]  # shipped, not overridden
+    assert store.check(samples()) == []
+
+
+def test_a_broken_override_reports_and_the_shipped_one_serves(tmp_path: Path) -> None:
+    (tmp_path / "en").mkdir()
+    (tmp_path / "en" / "ack.txt.j2").write_text("{% block subject %}{{ x {% endblock %}\n")
+    store = store_for(tmp_path, shipped=True)
+    [problem] = store.load()
+    assert problem.path == str(tmp_path / "en" / "ack.txt.j2")
+    assert store.render("ack", "en", samples()["ack"])[0].startswith("We received")
 
 
 def test_missing_subject_block_is_reported(tmp_path: Path) -> None:
