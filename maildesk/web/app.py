@@ -1,4 +1,4 @@
-"""The daemon's small HTTP endpoint: one-click survey answers and customer status pages.
+"""The daemon's small HTTP endpoint: survey answers and customer status pages.
 
 Served with aiohttp, because a maintained HTTP/1.1 server (request parsing, limits,
 keep-alive, form decoding) is safer than a hand-written parser facing the internet,
@@ -6,7 +6,7 @@ and it runs on the daemon's own asyncio loop. Database work runs in a thread, li
 every other worker's.
 
 Every URL carries a signed, expiring token (links.py, tokens.verify_link): it is the
-capability, so there is no login, and the comment form needs no CSRF token, since a
+capability, so there is no login, and the answer form needs no CSRF token, since a
 forged request would have to know the token already. A forged token gets 403, an
 authentic but expired one 410, and neither records anything. Pages are sent with
 `Referrer-Policy: no-referrer` so the token does not leak to other sites.
@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -85,48 +86,102 @@ def refused(desk: Desk, why: Refused) -> web.Response:
 
 
 # -- survey -------------------------------------------------------------------------------
+#
+# Opening a survey link records nothing: mail security scanners (Safe Links and the like)
+# open every link in a mail, GET and HEAD, and would answer "1" for the customer. GET shows
+# the chosen score pre-selected with a comment box; only the form's POST records.
 
 def _survey_value(value: str) -> tuple[str, int] | None:
     ref, _, score = value.rpartition(":")
-    return (ref, int(score)) if ref and score in ("1", "2", "3", "4", "5") else None
+    return (ref, int(score)) if ref and score in SCORES else None
+
+
+SCORES = ("1", "2", "3", "4", "5")
+
+
+def survey_target(desk: Desk, token: str) -> tuple[str, int] | Refused:
+    """(ticket ref, score) signed in a survey link, or why the link is refused."""
+    value = check_token(desk, SURVEY, token)
+    if isinstance(value, Refused):
+        return value
+    return _survey_value(value) or Refused(403)
+
+
+def survey_view(desk: Desk, ref: str) -> tuple[str, str] | None:
+    """The ticket's language and stored comment (to edit), or None if it is gone."""
+    with desk.sessions() as session:
+        ticket = find_ticket_by_ref(session, ref)
+        if ticket is None:
+            return None
+        return ticket.language or desk.config.desk.language, ticket.satisfaction_comment or ""
 
 
 def record_score(desk: Desk, ref: str, score: int, comment: str | None) -> Ticket | None:
-    """Record a link answer. Opening the same link again (a reload, a mail scanner's
-    prefetch after the click) changes nothing; another score replaces the answer."""
+    """Record a link answer. Sending the same answer again (a double click, a reload that
+    posts again) changes nothing; another score or comment replaces the answer. No
+    comment (None) keeps the stored one."""
     now = desk.clock()
     with transaction(desk.sessions) as session:
         ticket = find_ticket_by_ref(session, ref)
         if ticket is None:
             return None
-        if comment is not None or ticket.satisfaction_score != score:
-            satisfaction.record(desk, session, ticket, score, comment or "", actor="customer",
+        if ticket.satisfaction_score != score or (
+                comment is not None and comment != ticket.satisfaction_comment):
+            satisfaction.record(desk, session, ticket, score, comment, actor="customer",
                                 now=now, channel="link")
         return ticket
 
 
-async def survey_answer(request: web.Request) -> web.Response:
-    """GET records the score; POST adds the comment. Both need the same valid token."""
+async def survey_form(request: web.Request) -> web.Response:
+    """GET (and HEAD): the answer form, with the link's score chosen. Records nothing."""
     desk = request.app[DESK]
-    value = check_token(desk, SURVEY, request.match_info["token"])
-    parsed = _survey_value(value) if isinstance(value, str) else None
-    if not isinstance(value, str) or parsed is None:
-        return refused(desk, value if isinstance(value, Refused) else Refused(403))
-    ref, score = parsed
-    comment = None
-    if request.method == "POST":
+    target = survey_target(desk, request.match_info["token"])
+    if isinstance(target, Refused):
+        return refused(desk, target)
+    ref, score = target
+    view = await asyncio.to_thread(survey_view, desk, ref)
+    if view is None:
+        return refused(desk, Refused(410))
+    language, comment = view
+    t = texts(language)
+    return page(desk, "survey", language, title=t["survey_title"].format(ref=ref),
+                message=t["survey_intro"].format(score=score), score=score, comment=comment)
+
+
+def form_answer(form: Mapping[str, object], default: int) -> tuple[int, str | None] | None:
+    """(score, comment or None) from the posted form, or None when the score is not 1-5.
+    A missing score is the link's; a blank comment keeps the stored one. An uploaded
+    file in place of a field is not an answer."""
+    raw, comment = form.get("score", str(default)), form.get("comment", "")
+    if not isinstance(raw, str) or raw not in SCORES or not isinstance(comment, str):
+        return None
+    return int(raw), comment.strip()[:4000] or None
+
+
+async def survey_submit(request: web.Request) -> web.Response:
+    """POST: record the score (the link's, or the one chosen on the form) and comment."""
+    desk = request.app[DESK]
+    target = survey_target(desk, request.match_info["token"])
+    if isinstance(target, Refused):
+        return refused(desk, target)
+    ref, score = target
+    try:
         form = await request.post()
-        comment = str(form.get("comment", ""))[:4000]
-    ticket = await asyncio.to_thread(record_score, desk, ref, score, comment)
+    except (ValueError, LookupError) as exc:  # malformed multipart, unknown charset
+        log.info("survey %s: unreadable form: %s", ref, exc)
+        form = None
+    answer = form_answer(form, score) if form is not None else None
+    if answer is None:
+        language = await asyncio.to_thread(_language, desk, ref)
+        t = texts(language)
+        return page(desk, "message", language, 400, title=t["bad_request_title"],
+                    message=t["bad_request"])
+    ticket = await asyncio.to_thread(record_score, desk, ref, *answer)
     if ticket is None:
         return refused(desk, Refused(410))
     t = texts(ticket.language)
-    if comment is not None:
-        return page(desk, "message", ticket.language, title=t["comment_thanks_title"],
-                    message=t["comment_thanks"].format(ref=ref))
-    return page(desk, "survey", ticket.language, title=t["thanks_title"],
-                message=t["thanks"].format(score=score, ref=ref),
-                comment=ticket.satisfaction_comment or "")
+    return page(desk, "message", ticket.language, title=t["thanks_title"],
+                message=t["thanks"].format(score=answer[0], ref=ref))
 
 
 # -- status -------------------------------------------------------------------------------
@@ -179,8 +234,8 @@ async def status_page(request: web.Request) -> web.Response:
 def make_app(desk: Desk) -> web.Application:
     app = web.Application(client_max_size=MAX_BODY)
     app[DESK] = desk
-    app.add_routes([web.get("/survey/{token}", survey_answer),
-                    web.post("/survey/{token}", survey_answer),
+    app.add_routes([web.get("/survey/{token}", survey_form),
+                    web.post("/survey/{token}", survey_submit),
                     web.get("/status/{token}", status_page)])
     return app
 

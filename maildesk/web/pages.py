@@ -1,24 +1,30 @@
-"""The customer-facing pages of web.py, in English and Spanish: plain, accessible HTML.
+"""The customer-facing pages of the web endpoint, in English and Spanish: plain HTML.
 
 No JavaScript, no external resources: a heading structure screen readers can walk, a
 `lang` attribute, labelled form fields, and readable text without any style sheet.
-Jinja2 with autoescaping, so nothing a customer or agent wrote can become markup.
+The pages are packaged Jinja2 templates (maildesk/web/templates/*.html.j2), like the
+mail templates, with autoescaping, so nothing a customer or agent wrote becomes markup.
+Their wording is here, one table per language, so each template serves both.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from jinja2 import DictLoader, Environment, select_autoescape
+from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
 TEXT = {
     "en": {
+        "survey_title": "Your rating for request {ref}",
+        "survey_intro": "You chose {score} out of 5. You can change it and add a comment; "
+                        "your answer is recorded when you press the button.",
+        "score_legend": "Your rating (1 = bad, 5 = very good)",
+        "comment_label": "Would you like to tell us more? (optional)",
+        "send": "Send my rating",
         "thanks_title": "Thank you for your rating",
         "thanks": "We have recorded your rating of {score} out of 5 for request {ref}.",
-        "comment_label": "Would you like to tell us more? (optional)",
-        "send": "Send comment",
-        "comment_thanks_title": "Thank you for your comment",
-        "comment_thanks": "Your comment on request {ref} has been recorded.",
+        "bad_request_title": "We could not read your answer",
+        "bad_request": "Please go back and send the form again.",
         "invalid_title": "This link is not valid",
         "invalid": "This link is not valid. Please use the link from our e-mail, or reply "
                    "to that e-mail instead.",
@@ -36,12 +42,16 @@ TEXT = {
                    "resolved": "Resolved", "closed": "Closed"},
     },
     "es": {
+        "survey_title": "Su valoración de la solicitud {ref}",
+        "survey_intro": "Ha elegido {score} sobre 5. Puede cambiarla y añadir un comentario; "
+                        "registraremos su respuesta cuando pulse el botón.",
+        "score_legend": "Su valoración (1 = mala, 5 = muy buena)",
+        "comment_label": "¿Quiere contarnos algo más? (opcional)",
+        "send": "Enviar valoración",
         "thanks_title": "Gracias por su valoración",
         "thanks": "Hemos registrado su valoración de {score} sobre 5 para la solicitud {ref}.",
-        "comment_label": "¿Quiere contarnos algo más? (opcional)",
-        "send": "Enviar comentario",
-        "comment_thanks_title": "Gracias por su comentario",
-        "comment_thanks": "Hemos registrado su comentario sobre la solicitud {ref}.",
+        "bad_request_title": "No hemos podido leer su respuesta",
+        "bad_request": "Vuelva atrás y envíe el formulario de nuevo.",
         "invalid_title": "Este enlace no es válido",
         "invalid": "Este enlace no es válido. Utilice el enlace de nuestro correo o responda "
                    "a ese correo.",
@@ -60,62 +70,9 @@ TEXT = {
     },
 }
 
-LAYOUT = """<!DOCTYPE html>
-<html lang="{{ lang }}">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>{{ title }} · {{ desk_name }}</title>
-<style>
-body { font-family: system-ui, sans-serif; max-width: 42rem; margin: 2rem auto;
-       padding: 0 1rem; line-height: 1.5; color: #1a1a1a; background: #fff; }
-textarea { width: 100%; font: inherit; }
-button { font: inherit; padding: .4rem 1rem; }
-.message { border-top: 1px solid #767676; padding: .5rem 0; }
-.text { white-space: pre-wrap; overflow-wrap: anywhere; }
-</style>
-</head>
-<body>
-<header><p>{{ desk_name }}</p></header>
-<main>
-<h1>{{ title }}</h1>
-{% block main %}{% endblock %}
-</main>
-</body>
-</html>
-"""
-
-PAGES = {
-    "layout": LAYOUT,
-    "message": """{% extends "layout" %}{% block main %}<p>{{ message }}</p>{% endblock %}""",
-    "survey": """{% extends "layout" %}{% block main %}
-<p>{{ message }}</p>
-<form method="post">
-<p><label for="comment">{{ t.comment_label }}</label></p>
-<p><textarea id="comment" name="comment" rows="6" maxlength="4000">{{ comment }}</textarea></p>
-<p><button type="submit">{{ t.send }}</button></p>
-</form>
-{% endblock %}""",
-    "status": """{% extends "layout" %}{% block main %}
-<p>{{ subject }}</p>
-<dl>
-<dt>{{ t.state }}</dt><dd>{{ state }}</dd>
-<dt>{{ t.opened }}</dt><dd>{{ opened }}</dd>
-</dl>
-<h2>{{ t.history }}</h2>
-{% for m in messages %}
-<article class="message">
-<h3>{{ t.you if m.customer else t.us }} · <time datetime="{{ m.iso }}">{{ m.when }}</time></h3>
-<div class="text">{{ m.text }}</div>
-</article>
-{% else %}
-<p>{{ t.no_messages }}</p>
-{% endfor %}
-{% endblock %}""",
-}
-
-ENV = Environment(loader=DictLoader(PAGES),
-                  autoescape=select_autoescape(default=True, default_for_string=True))
+ENV = Environment(loader=PackageLoader("maildesk.web", "templates"),
+                  autoescape=select_autoescape(enabled_extensions=("html.j2",), default=True),
+                  undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
 
 
 def texts(language: str | None) -> dict[str, Any]:
@@ -124,4 +81,4 @@ def texts(language: str | None) -> dict[str, Any]:
 
 def render(page: str, language: str | None, **context: Any) -> str:
     lang = "es" if language == "es" else "en"
-    return ENV.get_template(page).render(lang=lang, t=TEXT[lang], **context)
+    return ENV.get_template(f"{page}.html.j2").render(lang=lang, t=TEXT[lang], **context)

@@ -156,19 +156,82 @@ def test_a_reply_that_is_not_a_score_reopens_as_usual(web_desk: Desk) -> None:
     assert row.status == TicketStatus.OPEN and row.satisfaction_score is None
 
 
-def test_one_click_link_then_a_comment(web_desk: Desk) -> None:
+def request(url: str, method: str = "GET", body: bytes | None = None,
+            content_type: str | None = None) -> tuple[int, str]:
+    headers = {"Content-Type": content_type} if content_type else {}
+    req = urllib.request.Request(url, body, headers, method=method)
+    try:
+        with urllib.request.urlopen(req, timeout=10) as response:
+            return response.status, response.read().decode()
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.read().decode()
+
+
+def test_opening_a_link_records_nothing(web_desk: Desk) -> None:
+    """Mail scanners open every link (GET and HEAD): no score, no escalation."""
     ref, _ = closed_ticket(web_desk)
     urls = survey_urls(web_desk)
     assert len(urls) == 5
     with serving(web_desk) as base:
-        status, page = fetch(local(urls[3], base))
-        assert status == 200 and '<html lang="en">' in page and "4 out of 5" in page
-        assert fetch(local(urls[3], base))[0] == 200  # a reload records nothing new
-        assert event_count(web_desk, "satisfaction") == 1
-        status, page = fetch(local(urls[3], base), {"comment": "Quick & <b>kind</b>"})
-        assert status == 200 and "comment" in page
+        for url in urls:
+            assert request(local(url, base), "HEAD")[0] == 200
+        status, page = fetch(local(urls[0], base))
+    assert status == 200 and '<html lang="en">' in page and "1 out of 5" in page
+    assert '<input type="radio" name="score" value="1" checked>' in page
+    assert page.count(" checked>") == 1 and '<textarea id="comment"' in page
+    assert '<form method="post">' in page and '<button type="submit">' in page
+    assert ticket(web_desk, ref).satisfaction_score is None
+    assert event_count(web_desk, "satisfaction") == 0
+    assert outbox(web_desk, "escalation") == []
+
+
+def test_the_form_records_then_a_post_without_comment_keeps_it(web_desk: Desk) -> None:
+    ref, _ = closed_ticket(web_desk)
+    url = survey_urls(web_desk)[3]
+    with serving(web_desk) as base:
+        status, page = fetch(local(url, base), {"score": "4", "comment": "Quick & <b>kind</b>"})
+        assert status == 200 and "Thank you for your rating" in page and "4 out of 5" in page
+        assert fetch(local(url, base), {"score": "4", "comment": "Quick & <b>kind</b>"})[0] == 200
+        assert event_count(web_desk, "satisfaction") == 1  # the same answer twice: one
+        status, page = fetch(local(url, base))
+        assert "Quick &amp; &lt;b&gt;kind&lt;/b&gt;</textarea>" in page  # shown to edit
+        status, page = fetch(local(url, base), {"score": "5", "comment": ""})
+        assert status == 200 and "5 out of 5" in page
+        assert fetch(local(url, base), {})[0] == 200  # the link's score, comment kept
     row = ticket(web_desk, ref)
     assert (row.satisfaction_score, row.satisfaction_comment) == (4, "Quick & <b>kind</b>")
+    assert event_count(web_desk, "satisfaction") == 3
+
+
+def test_a_low_score_is_recorded_only_by_the_button(web_desk: Desk) -> None:
+    ref, _ = closed_ticket(web_desk)
+    url = survey_urls(web_desk)[0]
+    with serving(web_desk) as base:
+        assert fetch(local(url, base))[0] == 200
+        assert outbox(web_desk, "escalation") == []
+        assert fetch(local(url, base), {"comment": "Slow."})[0] == 200
+    assert (ticket(web_desk, ref).satisfaction_score, len(outbox(web_desk, "escalation"))) \
+        == (1, 1)
+
+
+@pytest.mark.parametrize(("content_type", "body"), [
+    ("multipart/form-data; boundary=xyz", b"not multipart at all"),
+    ("multipart/form-data", b"--xyz\r\n\r\n"),
+    ("multipart/form-data; boundary=xyz",
+     b'--xyz\r\nContent-Disposition: form-data; name="comment"\r\n\r\ncut short'),
+    ("multipart/form-data; boundary=xyz",
+     b'--xyz\r\nContent-Disposition: form-data; name="comment"; filename="a.txt"\r\n\r\n'
+     b"x\r\n--xyz--\r\n"),
+    ("application/x-www-form-urlencoded; charset=bogus", b"comment=x"),
+    ("application/x-www-form-urlencoded", b"score=9"),
+])
+def test_an_unreadable_form_is_400(web_desk: Desk, content_type: str, body: bytes) -> None:
+    ref, _ = closed_ticket(web_desk)
+    url = survey_urls(web_desk)[3]
+    with serving(web_desk) as base:
+        status, page = request(local(url, base), "POST", body, content_type)
+    assert status == 400 and "We could not read your answer" in page
+    assert ticket(web_desk, ref).satisfaction_score is None
 
 
 def test_forged_or_expired_links_record_nothing(web_desk: Desk) -> None:

@@ -1,8 +1,8 @@
 """The survey and status pages in a real headless Chromium (Playwright, the system browser).
 
-Checks what a customer sees and does: the page language, headings, the comment form
-submitted by clicking, the refusal page of a forged link, and a status page without
-internal mail. Runs on SQLite and PostgreSQL like the rest of the web tests.
+Checks what a customer sees and does: the page language, headings, the answer form
+(score pre-selected, nothing recorded until the button) submitted by clicking, the
+refusal page of a forged link, and a status page without internal mail. Runs on SQLite and PostgreSQL like the rest of the web tests.
 """
 
 from __future__ import annotations
@@ -54,21 +54,25 @@ def spanish_closed_ticket(desk: Desk) -> str:
     return ref
 
 
-def test_survey_click_then_comment_in_spanish(spanish_desk: Desk, browser_page) -> None:  # noqa: ANN001
+def test_survey_choose_and_comment_in_spanish(spanish_desk: Desk, browser_page) -> None:  # noqa: ANN001
     ref = spanish_closed_ticket(spanish_desk)
     page = browser_page
     with serving(spanish_desk) as base:
         response = page.goto(local(survey_urls(spanish_desk)[1], base))
         assert response.status == 200
         assert page.get_attribute("html", "lang") == "es"
-        assert page.locator("h1").inner_text() == "Gracias por su valoración"
+        assert page.locator("h1").inner_text() == f"Su valoración de la solicitud {ref}"
         assert "2 sobre 5" in page.locator("main").inner_text()
+        assert page.get_by_label("2", exact=True).is_checked()
+        assert ticket(spanish_desk, ref).satisfaction_score is None  # opening is not answering
+        page.get_by_label("3", exact=True).check()
         page.get_by_label("¿Quiere contarnos algo más? (opcional)").fill("Tardaron un poco.")
-        page.get_by_role("button", name="Enviar comentario").click()
+        page.get_by_role("button", name="Enviar valoración").click()
         page.wait_for_load_state()
-        assert page.locator("h1").inner_text() == "Gracias por su comentario"
+        assert page.locator("h1").inner_text() == "Gracias por su valoración"
+        assert "3 sobre 5" in page.locator("main").inner_text()
     row = ticket(spanish_desk, ref)
-    assert (row.satisfaction_score, row.satisfaction_comment) == (2, "Tardaron un poco.")
+    assert (row.satisfaction_score, row.satisfaction_comment) == (3, "Tardaron un poco.")
 
 
 def test_forged_link_page(spanish_desk: Desk, browser_page) -> None:  # noqa: ANN001
