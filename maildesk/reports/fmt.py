@@ -21,3 +21,14 @@ def percent(value: float | None) -> str:
 
 def number(value: float | None, digits: int = 2) -> str:
     return "-" if value is None else f"{value:.{digits}f}"
+
+
+NONE_IN_BUSINESS_HOURS = "none yet within business hours"
+
+
+def business_duration(seconds: float | None) -> str:
+    """Like duration(), but zero says why: every minute fell outside business hours (an
+    answer at night, before the business clock started), which "0m 00s" would hide."""
+    if seconds is not None and round(seconds) == 0:
+        return NONE_IN_BUSINESS_HOURS
+    return duration(seconds)

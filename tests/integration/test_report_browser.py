@@ -17,8 +17,9 @@ from maildesk.store.migrate import upgrade
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser") or "/usr/bin/chromium"
 SECTIONS = ("volume", "times", "sla", "backlog", "agents", "satisfaction", "recurring")
-CHARTS = ("volume-by-day", "volume-type", "volume-queue", "volume-priority", "volume-channel",
-          "times", "sla", "backlog", "agents", "satisfaction", "recurring-terms")
+COLUMN_CHARTS = ("volume-by-day", "satisfaction")  # SVG
+BAR_CHARTS = ("volume-type", "volume-queue", "volume-priority", "volume-channel", "times", "sla",
+              "backlog", "agents", "recurring-terms")  # HTML
 
 pytestmark = [pytest.mark.browser,
               pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="no Chromium")]
@@ -54,10 +55,15 @@ def test_html_report_renders_in_chromium(tmp_path: Path) -> None:
     assert "<h1>Support report: 2024-03-04 to 2024-03-10</h1>" in html
     for section in SECTIONS:
         assert re.search(rf'<section id="{section}"[^>]*><h2', html), section
-    for chart in CHARTS:
+    for chart in COLUMN_CHARTS:
         svg = re.search(rf'<svg class="chart" data-chart="{chart}"[^>]*>(.*?)</svg>', html,
                         re.S)
         assert svg and "<title" in svg.group(1) and "<rect" in svg.group(1), chart
+    for chart in BAR_CHARTS:
+        bars = re.search(rf'<div class="chart hbars" data-chart="{chart}" role="img" '
+                         rf'aria-label="[^"]+">(.*?)</figure>', html, re.S)
+        assert bars and '<span class="fill" style="width:' in bars.group(1), chart
+        assert re.search(r'<span class="label" title="([^"]+)">\1</span>', bars.group(1)), chart
     assert html.count("<table>") >= 10 and "<script" not in html
     shot = tmp_path / "report.png"
     done = _chromium(f"--screenshot={shot}", "--window-size=1280,2000", page.as_uri())
