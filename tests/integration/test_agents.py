@@ -397,3 +397,28 @@ def test_agent_out_of_office_is_ignored(desk: Desk) -> None:
     assert ingest(desk, auto).outcome.kind == "ignored"
     assert len(to_customer(desk)) == before
     assert ticket(desk, opened.ref).status == TicketStatus.NEW
+
+
+def trusting_desk(tmp_path, db_url: str, extra: str = "") -> Desk:  # noqa: ANN001
+    from maildesk.config.model import load_config
+    from maildesk.runtime.desk import open_desk
+    from tests.conftest import write_desk
+
+    settings = ('[agents]\ntrust_authentication_results = true\n'
+                'trusted_authserv_ids = ["mx.acme.example"]\n')
+    return open_desk(load_config(write_desk(tmp_path / "d", db_url, settings + extra)))
+
+
+def test_quoted_pass_inside_a_failure_reason_is_no_proof(tmp_path, db_url: str) -> None:  # noqa: ANN001
+    desk = trusting_desk(tmp_path, db_url)
+    try:
+        opened = open_ticket(desk)
+        forged = ('mx.acme.example; dkim=fail reason="x; dkim=pass header.d=example.com" '
+                  'header.d=evil.example')
+        mail = agent_mail("16-authres-dkim.eml", opened, AUTHSERV="x").replace(
+            b"Authentication-Results: x;", b"X-Old: x;", 1)
+        mail = f"Authentication-Results: {forged}\n".encode() + mail
+        assert ingest(desk, mail).outcome.kind == "flagged"
+        assert ticket(desk, opened.ref).status == TicketStatus.NEW
+    finally:
+        desk.close()
