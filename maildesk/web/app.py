@@ -28,7 +28,7 @@ from maildesk.sla.model import format_local
 from maildesk.store.db import transaction
 from maildesk.store.models import Message, Ticket
 from maildesk.tickets import satisfaction
-from maildesk.tickets.links import STATUS, SURVEY
+from maildesk.tickets.links import STATUS, SURVEY, link_keys
 from maildesk.tickets.operations import find_ticket_by_ref
 from maildesk.types import AuthorKind, Direction
 from maildesk.web.pages import render, texts
@@ -55,10 +55,11 @@ def check_token(desk: Desk, purpose: str, token: str) -> str | Refused:
     """The signed value, or why not. An expired token's value is authentic, so its page
     can still speak the ticket's language."""
     now = desk.clock().timestamp()
-    value = verify_link(desk.secret(), purpose, token, now)
+    keys = link_keys(desk.config, now)
+    value = verify_link(keys, purpose, token, now)
     if value is not None:
         return value
-    stale = verify_link(desk.secret(), purpose, token, 0)
+    stale = verify_link(keys, purpose, token, 0)
     if stale is None:
         return Refused(403)
     return Refused(410, _language(desk, stale.partition(":")[0]))

@@ -14,7 +14,7 @@ from email.message import EmailMessage
 import pytest
 from sqlalchemy import select
 
-from maildesk.agents.tokens import agent_reply_address
+from maildesk.agents.tokens import agent_intake_address, agent_reply_address
 from maildesk.pipeline.flow import accept
 from maildesk.runtime.desk import Desk
 from maildesk.store.models import Article, Contact, Event, Message, Outbox, Ticket
@@ -61,6 +61,11 @@ def agent_mail(name: str, opened: Opened, token_address: str | None = None,
     for key, value in values.items():
         text = text.replace("{" + key + "}", value)
     return text.encode("latin-1")
+
+
+def intake(desk: Desk, agent: str = ANA) -> tuple[str]:
+    """The agent's signed address for mail on a customer's behalf, as an envelope recipient."""
+    return (agent_intake_address(desk.secret(), "support@acme.example", agent),)
 
 
 def to_customer(desk: Desk) -> list[EmailMessage]:
@@ -321,7 +326,7 @@ def test_kb_marks_the_answer_as_solution(desk: Desk) -> None:
 
 
 def test_forward_inline_opens_ticket_for_original_sender(desk: Desk) -> None:
-    outcome = ingest(desk, eml("agents/12-forward-inline-gmail.eml")).outcome
+    outcome = ingest(desk, eml("agents/12-forward-inline-gmail.eml"), intake(desk)).outcome
     assert outcome.kind == "new-ticket"
     with desk.sessions() as session:
         t = session.execute(select(Ticket).where(Ticket.ref == outcome.ref)).scalar_one()
@@ -339,7 +344,8 @@ def test_forward_inline_opens_ticket_for_original_sender(desk: Desk) -> None:
 
 
 def test_forward_attached_opens_ticket_for_original_sender(desk: Desk) -> None:
-    outcome = ingest(desk, eml("agents/13-forward-attached-es.eml")).outcome
+    outcome = ingest(desk, eml("agents/13-forward-attached-es.eml"),
+                     intake(desk, "bruno@example.com")).outcome
     assert outcome.kind == "new-ticket"
     saved = ticket(desk, outcome.ref)
     with desk.sessions() as session:
@@ -350,7 +356,7 @@ def test_forward_attached_opens_ticket_for_original_sender(desk: Desk) -> None:
 
 
 def test_cc_desk_opens_ticket_with_agent_first_response(desk: Desk) -> None:
-    outcome = ingest(desk, eml("agents/14-cc-desk.eml")).outcome
+    outcome = ingest(desk, eml("agents/14-cc-desk.eml"), intake(desk)).outcome
     assert outcome.kind == "new-ticket"
     saved = ticket(desk, outcome.ref)
     assert saved.assignee == ANA and saved.first_response_at is not None

@@ -14,6 +14,7 @@ from maildesk.outbox import letters as outbound
 from maildesk.outbox.compose import AutoSubmitted, Thread
 from maildesk.outbox.context import AckContext, ArticleSuggestion, NotifyAgentContext
 from maildesk.pipeline.item import Item
+from maildesk.rules.schema import Agent
 from maildesk.runtime.desk import Desk
 from maildesk.sla.model import expected_first_response
 from maildesk.store.models import Contact, Ticket
@@ -85,7 +86,8 @@ def _ack(desk: Desk, session: Session, ticket: Ticket, customer: Contact,
 
 
 def agents_to_notify(desk: Desk, ticket: Ticket) -> list[str]:
-    """The assignee, else the team's active members; watchers always."""
+    """The assignee, else the team's active members; watchers always; never a deactivated
+    agent (their signed Reply-To would no longer be honoured anyway)."""
     ruleset = desk.ruleset
     if ticket.assignee:
         people = [ticket.assignee]
@@ -93,7 +95,12 @@ def agents_to_notify(desk: Desk, ticket: Ticket) -> list[str]:
         people = [a.email for a in ruleset.members(ticket.team) if a.active]
     else:
         people = []
-    return list(dict.fromkeys([*people, *(ticket.watchers or [])]))
+    wanted = dict.fromkeys([*people, *(ticket.watchers or [])])
+    return [email for email in wanted if _active(ruleset.agent_for(email))]
+
+
+def _active(agent: Agent | None) -> bool:
+    return agent is None or agent.active
 
 
 def _notifications(desk: Desk, ticket: Ticket, customer: Contact,
