@@ -6,9 +6,12 @@ bounces: see loops.is_automatic), to spam, or while importing history.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from sqlalchemy.orm import Session
 
 from maildesk.kb.articles import suggest_enabled, suggest_for
+from maildesk.mail import authres
 from maildesk.mail.language import guess_language
 from maildesk.outbox import letters as outbound
 from maildesk.outbox.compose import AutoSubmitted, Thread
@@ -16,7 +19,7 @@ from maildesk.outbox.context import AckContext, ArticleSuggestion, NotifyAgentCo
 from maildesk.pipeline.item import Item
 from maildesk.rules.schema import Agent
 from maildesk.runtime.desk import Desk
-from maildesk.sla.model import expected_first_response
+from maildesk.sla.model import expected_first_response, format_local
 from maildesk.store.models import Contact, Ticket
 from maildesk.tickets.links import status_link
 from maildesk.types import AuthorKind
@@ -68,17 +71,40 @@ def _suggestions(desk: Desk, session: Session, ticket: Ticket,
     return tuple(ArticleSuggestion(hit.title, hit.excerpt) for hit in hits)
 
 
+def may_quote(item: Item, quote_unverified: bool, trust_authentication_results: bool,
+              trusted_ids: Sequence[str]) -> bool:
+    """Whether the acknowledgement may repeat what the sender wrote.
+
+    An acknowledgement goes to the From address, which anyone can forge: quoting the text
+    would make the desk deliver a forger's words to the victim (backscatter, phishing
+    through the desk). So the words go back only when the desk's MX vouched for the From
+    domain, when a proven agent brought the mail (a forward), or when the admin turned
+    [desk] quote_unverified on.
+    """
+    if quote_unverified or (item.agent and item.agent_proof):
+        return True
+    sender = item.mail.from_addr
+    return bool(sender and trust_authentication_results and authres.authenticated(
+        item.mail.header_all("authentication-results"), trusted_ids, sender.domain))
+
+
 def _ack(desk: Desk, session: Session, ticket: Ticket, customer: Contact,
          item: Item) -> outbound.Letter:
     language = ticket.language or desk.config.desk.language
+    agents = desk.config.agents
+    quote = may_quote(item, desk.config.desk.quote_unverified,
+                      agents.trust_authentication_results, agents.trusted_authserv_ids)
     context = AckContext(
-        ticket_ref=ticket.ref, subject=ticket.subject, customer_name=customer.name,
-        summary=_summary(item.mail.text),
-        attachments=tuple(a.filename for a in item.mail.attachments if not a.inline),
+        ticket_ref=ticket.ref, subject=ticket.subject,
+        customer_name=customer.name if quote else "",
+        summary=_summary(item.mail.text) if quote else "",
+        attachments=tuple(a.filename for a in item.mail.attachments if not a.inline)
+        if quote else (),
         first_response=expected_first_response(desk.sla, ticket.sla_policy, ticket.priority,
                                                ticket.created_at, language),
         articles=_suggestions(desk, session, ticket, item),
-        status_url=status_link(desk.config, ticket.ref))
+        status_url=status_link(desk.config, ticket.ref),
+        received_at=format_local(item.now, desk.sla.calendar, language))
     # Whatever template a rule picked, an acknowledgement answers the customer's mail.
     return outbound.customer_letter(desk, ticket, customer.email,
                                     ticket.ack_template or "ack", context,

@@ -1,0 +1,86 @@
+"""What the desk repeats, and to whom: acknowledgements that do not echo forged mail
+(backscatter), and authors named truthfully when an outsider joins by headers.
+Mail goes through the real ingest path, on both engines."""
+
+from __future__ import annotations
+
+from email import message_from_bytes, policy
+from email.message import EmailMessage
+
+from sqlalchemy import select
+
+from maildesk.runtime.desk import Desk
+from maildesk.store.models import Outbox
+from tests.conftest import eml
+from tests.integration.test_agents import ingest, trusting_desk
+
+
+def acks(desk: Desk) -> list[tuple[str, EmailMessage]]:
+    with desk.sessions() as session:
+        rows = session.execute(select(Outbox).where(Outbox.kind.like("ack%"))
+                               .order_by(Outbox.id)).scalars().all()
+    return [(r.to_addr, message_from_bytes(r.data, policy=policy.default)) for r in rows]
+
+
+def texts(message: EmailMessage) -> tuple[str, str]:
+    plain, html = message.get_body(("plain",)), message.get_body(("html",))
+    assert plain is not None and html is not None
+    return plain.get_content(), html.get_content()
+
+
+HOSTILE = ("PHISH-TEXT-0001", "account-check.example", "mailbox-verify.example",
+           "pay-now-at-account-check")
+
+
+def test_ack_to_an_unverified_sender_does_not_echo_their_mail(desk: Desk) -> None:
+    outcome = ingest(desk, eml("forged/01-backscatter-en.eml")).outcome
+    [(to, ack)] = acks(desk)
+    assert to == "victim@customer.example"
+    plain, html = texts(ack)
+    for part in (plain, html, str(ack["Subject"])):
+        for words in HOSTILE:
+            assert words not in part, words
+    assert outcome.ref in plain and "Question about my order" in plain
+    assert "Received:" in plain and "Received:" in html
+
+
+def test_spanish_ack_says_what_was_received_without_the_text(desk: Desk) -> None:
+    ingest(desk, eml("forged/02-backscatter-es.eml"))
+    [(_, ack)] = acks(desk)
+    plain, html = texts(ack)
+    assert "TEXTO-FALSO-0002" not in plain and "verificar-cuenta" not in html
+    assert "Consulta sobre mi pedido" in plain and "Recibida:" in plain
+    assert "Lo que nos ha escrito" not in plain
+
+
+def test_admin_may_turn_quoting_back_on(tmp_path, db_url: str) -> None:  # noqa: ANN001
+    from maildesk.config.model import load_config
+    from maildesk.runtime.desk import open_desk
+    from tests.conftest import write_desk
+
+    config = write_desk(tmp_path / "q", db_url)
+    text = config.read_text().replace('secret_file = "secret"\n',
+                                      'secret_file = "secret"\nquote_unverified = true\n')
+    config.write_text(text)
+    desk = open_desk(load_config(config))
+    try:
+        ingest(desk, eml("forged/01-backscatter-en.eml"))
+        [(_, ack)] = acks(desk)
+        plain, _ = texts(ack)
+        assert "PHISH-TEXT-0001" in plain and "pay-now-at-account-check" in plain
+    finally:
+        desk.close()
+
+
+def test_verified_sender_gets_their_words_back(tmp_path, db_url: str) -> None:  # noqa: ANN001
+    desk = trusting_desk(tmp_path, db_url)
+    try:
+        passed = b"Authentication-Results: mx.acme.example; dmarc=pass header.from=customer.example\n"
+        other = b"Authentication-Results: mx.acme.example; dkim=pass header.d=sender.example\n"
+        ingest(desk, passed + eml("forged/01-backscatter-en.eml"))
+        ingest(desk, other + eml("forged/02-backscatter-es.eml"))
+        [(_, verified), (_, unverified)] = acks(desk)
+        assert "PHISH-TEXT-0001" in texts(verified)[0]  # the MX vouched for the From domain
+        assert "TEXTO-FALSO-0002" not in texts(unverified)[0]  # a pass for another domain
+    finally:
+        desk.close()
