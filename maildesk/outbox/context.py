@@ -97,6 +97,8 @@ class NotifyAgentContext:
     queue: str = ""
     agent_name: str = ""
     attachments: tuple[str, ...] = ()
+    author: str = ""  # who wrote this mail, when not the ticket's customer: "Eve <eve@…>"
+    outsider: bool = False  # the author is no party to the ticket and joined by headers
 
 
 @dataclass(frozen=True, slots=True)

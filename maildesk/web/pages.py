@@ -30,6 +30,7 @@ TEXT = {
         "history": "History",
         "you": "You",
         "us": "Support",
+        "other": "Someone else ({who})",
         "no_messages": "No messages yet.",
         "not_found": "We could not find this request.",
         "states": {"new": "Received", "open": "In progress", "pending": "Waiting for your answer",
@@ -53,6 +54,7 @@ TEXT = {
         "history": "Historial",
         "you": "Usted",
         "us": "Soporte",
+        "other": "Otra persona ({who})",
         "no_messages": "Todavía no hay mensajes.",
         "not_found": "No hemos encontrado esta solicitud.",
         "states": {"new": "Recibida", "open": "En curso", "pending": "Esperando su respuesta",
@@ -105,7 +107,7 @@ PAGES = {
 <h2>{{ t.history }}</h2>
 {% for m in messages %}
 <article class="message">
-<h3>{{ t.you if m.customer else t.us }} · <time datetime="{{ m.iso }}">{{ m.when }}</time></h3>
+<h3>{{ m.author }} · <time datetime="{{ m.iso }}">{{ m.when }}</time></h3>
 <div class="text">{{ m.text }}</div>
 </article>
 {% else %}

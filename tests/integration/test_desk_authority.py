@@ -10,7 +10,8 @@ from email.message import EmailMessage
 from sqlalchemy import select
 
 from maildesk.runtime.desk import Desk
-from maildesk.store.models import Outbox
+from maildesk.store.models import Event, Outbox, Ticket
+from maildesk.tickets.links import status_link
 from tests.conftest import eml
 from tests.integration.test_agents import ingest, trusting_desk
 
@@ -84,3 +85,74 @@ def test_verified_sender_gets_their_words_back(tmp_path, db_url: str) -> None:  
         assert "TEXTO-FALSO-0002" not in texts(unverified)[0]  # a pass for another domain
     finally:
         desk.close()
+
+
+# -- 8. an outsider joining a customer's ticket by References ----------------------------------
+
+CUSTOMER_ID = "CAOrig-maria-0001@mail.cliente.example"
+
+
+def outsider_mail(sender: bytes = b"Eve Outsider <eve@elsewhere.example>") -> bytes:
+    data = eml("forged/03-outsider-references.eml").replace(b"{CUSTOMER_ID}",
+                                                            CUSTOMER_ID.encode())
+    return data.replace(b"Eve Outsider <eve@elsewhere.example>", sender)
+
+
+def notices(desk: Desk) -> list[EmailMessage]:
+    with desk.sessions() as session:
+        rows = session.execute(select(Outbox).where(Outbox.kind == "notify_agent")
+                               .order_by(Outbox.id)).scalars().all()
+    return [message_from_bytes(r.data, policy=policy.default) for r in rows]
+
+
+def outsider_events(desk: Desk, ref: str) -> list[Event]:
+    with desk.sessions() as session:
+        ticket = session.execute(select(Ticket).where(Ticket.ref == ref)).scalar_one()
+        return list(session.execute(select(Event).where(
+            Event.ticket_id == ticket.id, Event.action == "outsider-joined")).scalars())
+
+
+def test_outsider_is_flagged_on_the_ticket_and_in_the_notification(desk: Desk) -> None:
+    ref = ingest(desk, eml("agents/00-customer-invoice.eml")).outcome.ref
+    outcome = ingest(desk, outsider_mail()).outcome
+    assert outcome.ref == ref  # threading keeps it: it might be a colleague
+    [event] = outsider_events(desk, ref)
+    assert "eve@elsewhere.example" in event.reason
+    plain, html = texts(notices(desk)[-1])
+    # Ana reads Spanish (rules/team.yaml)
+    assert "AVISO: Eve Outsider <eve@elsewhere.example> no es parte" in plain
+    assert "Eve Outsider &lt;eve@elsewhere.example&gt; ha respondido" in html
+    assert "María Pérez ha respondido" not in plain and "OUTSIDER-TEXT-0003" in plain
+
+
+def test_the_customer_and_known_colleagues_are_not_outsiders(desk: Desk) -> None:
+    first = eml("agents/00-customer-invoice.eml").replace(
+        b"To: support@acme.example", b"To: support@acme.example\nCc: boss@cliente.example")
+    ref = ingest(desk, first).outcome.ref
+    assert ingest(desk, outsider_mail(b"Boss <boss@cliente.example>")).outcome.ref == ref
+    again = outsider_mail(b"Maria <maria@cliente.example>").replace(b"outsider-0003",
+                                                                    b"maria-0004")
+    assert ingest(desk, again).outcome.ref == ref
+    assert outsider_events(desk, ref) == []
+    assert "AVISO" not in texts(notices(desk)[-1])[0]
+
+
+def test_status_page_names_each_author_truthfully(tmp_path, db_url: str) -> None:  # noqa: ANN001
+    from tests.integration.test_survey import WEB, fetch, local, serving
+    from tests.integration.test_tick import make_desk
+
+    desk = make_desk(tmp_path / "desk", db_url, WEB)
+    try:
+        ref = ingest(desk, eml("agents/00-customer-invoice.eml")).outcome.ref
+        ingest(desk, outsider_mail(b'"Support" <eve@elsewhere.example>'))
+        link = status_link(desk.config, ref)
+        with serving(desk) as base:
+            status, page = fetch(local(link, base))
+    finally:
+        desk.close()
+    assert status == 200
+    mine, eves = page.split("charged twice to our card")[0], page.split("OUTSIDER-TEXT")[0]
+    assert "<h3>You · " in mine
+    heading = eves.rsplit("<h3>", 1)[1]
+    assert heading.startswith("Someone else (eve@elsewhere.example) · "), heading
+    assert page.count("<h3>You · ") == 1
