@@ -156,3 +156,20 @@ def test_status_page_names_each_author_truthfully(tmp_path, db_url: str) -> None
     heading = eves.rsplit("<h3>", 1)[1]
     assert heading.startswith("Someone else (eve@elsewhere.example) · "), heading
     assert page.count("<h3>You · ") == 1
+
+
+def test_only_the_customer_can_say_it_is_solved(desk: Desk) -> None:
+    ref = ingest(desk, eml("agents/00-customer-invoice.eml")).outcome.ref
+    solved = outsider_mail().replace(
+        b"Please send the refund to account ES00 0000 0000 0000 instead. OUTSIDER-TEXT-0003",
+        b"This solved it, thanks.")
+    ingest(desk, solved)
+    with desk.sessions() as session:
+        assert session.execute(select(Ticket.status).where(Ticket.ref == ref)).scalar_one() \
+            != "resolved"
+    mine = solved.replace(b"Eve Outsider <eve@elsewhere.example>",
+                          b"Maria <maria@cliente.example>").replace(b"outsider-0003", b"m-5")
+    ingest(desk, mine)
+    with desk.sessions() as session:
+        assert session.execute(select(Ticket.status).where(Ticket.ref == ref)).scalar_one() \
+            == "resolved"
