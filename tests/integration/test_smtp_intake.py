@@ -15,6 +15,7 @@ from conftest import write_desk
 from daemon_helpers import LoopThread, counts, mail, make_desk
 from sqlalchemy import select
 
+from maildesk.agents.tokens import agent_intake_address
 from maildesk.config.model import MetricsConfig, load_config
 from maildesk.intake import smtp
 from maildesk.intake.receiver import Receiver
@@ -122,7 +123,12 @@ def test_desk_address_configured_in_capitals_matches_any_case(
         assert client.sendmail("c2@customer.example", ["SUPPORT@ACME.EXAMPLE"],
                                cc_mail(2, "SUPPORT@ACME.EXAMPLE", "Support+Ventas@Acme.Example")
                                ) == {}
-        assert client.sendmail("ana@example.com", ["SUPPORT@ACME.EXAMPLE"], DESK_IN_CAPITALS) == {}
+        # Ana copies the desk on a mail to a new customer, through her signed intake
+        # address (a copy on a customer's behalf needs proof, see docs/security.md)
+        intake = agent_intake_address(served.desk.secret(), "support@acme.example",
+                                      "ana@example.com")
+        assert client.sendmail("ana@example.com", ["SUPPORT@ACME.EXAMPLE", intake],
+                               DESK_IN_CAPITALS) == {}
     assert counts(served.url) == (3, 3)
     with served.desk.sessions() as session:
         customers = set(session.execute(select(Contact.email).join(
