@@ -6,7 +6,12 @@ acts as the agent's only when
     and the token verifies for that ticket and that agent (tokens.verify_agent_token), or
 (b) the desk trusts Authentication-Results and the desk's own MX vouched for the agent's
     domain (authres.authenticated).
-Otherwise it is "unverified": kept for review, never acted on.
+Otherwise it is "unverified": kept for review, never acted on. An agent marked
+`active: false` in rules/team.yaml proves nothing, whatever the proof: deactivation
+revokes at once, without waiting for the tokens to expire.
+
+A token for the ref NEW (tokens.agent_intake_address) proves the agent but names no
+ticket: it lets an agent open a ticket on a customer's behalf.
 """
 
 from __future__ import annotations
@@ -15,7 +20,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from enum import StrEnum
 
-from maildesk.agents.tokens import address_token
+from maildesk.agents.tokens import NEW_TICKET, address_token
 from maildesk.mail.addresses import is_desk_address, normalise_address
 from maildesk.rules.schema import Agent
 
@@ -58,11 +63,13 @@ def identify(agent: Agent, sender: str, recipients: Iterable[str],
              desk_addresses: Iterable[str], verify: Verify,
              authenticated: bool) -> Identity:
     """Decide how far mail from `sender` (one of `agent`'s addresses) may be trusted."""
+    if not agent.active:
+        return Identity(agent, Proof.NONE, reason="from a deactivated agent")
     tokens = desk_tokens(recipients, desk_addresses)
     candidates = dict.fromkeys([agent.email, normalise_address(sender)])
     for ref, token in tokens:
         if any(verify(ref, who, token) for who in candidates):
-            return Identity(agent, Proof.TOKEN, ref=ref)
+            return Identity(agent, Proof.TOKEN, ref=None if ref == NEW_TICKET else ref)
     if authenticated:
         return Identity(agent, Proof.AUTHENTICATION_RESULTS)
     reason = ("the reply-address token does not match this ticket and agent" if tokens

@@ -53,6 +53,9 @@ class DeskConfig:
     language: str = "en"
     timezone: str = "UTC"
     secret_file: Path = Path("secret")
+    # Quote a new ticket's text back to a sender whose From nothing vouches for: a forged
+    # From would make the desk deliver the forger's words to the victim (backscatter).
+    quote_unverified: bool = False
 
     @property
     def address(self) -> str:
@@ -181,7 +184,8 @@ ADDRESS = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
 def _desk(r: Reader, base: Path) -> DeskConfig:
-    r.unknown({"name", "addresses", "ticket_prefix", "language", "timezone", "secret_file"})
+    r.unknown({"name", "addresses", "ticket_prefix", "language", "timezone", "secret_file",
+               "quote_unverified"})
     d = DeskConfig()
     written = r.get("addresses", list, list(d.addresses))
     addresses = [normalise_address(a) for a in written if isinstance(a, str)]
@@ -206,7 +210,8 @@ def _desk(r: Reader, base: Path) -> DeskConfig:
     secret = base / r.get("secret_file", str, str(d.secret_file))
     return DeskConfig(name=r.get("name", str, d.name),
                       addresses=tuple(addresses), ticket_prefix=prefix,
-                      language=language, timezone=timezone, secret_file=secret)
+                      language=language, timezone=timezone, secret_file=secret,
+                      quote_unverified=r.get("quote_unverified", bool, d.quote_unverified))
 
 
 def _database(r: Reader, base: Path) -> DatabaseConfig:

@@ -90,6 +90,9 @@ class SmtpConfig:
     tls_key: Path | None = None
     timeout: float = 300.0  # seconds of client silence before the connection is closed
     max_connections: int = 100  # beyond this, new connections get 421 4.7.0
+    max_connections_per_client: int = 10  # from one IP address; beyond it 421 4.7.0
+    session_limit: int = 1800  # seconds a whole session may last, however busy
+    data_limit: int = 600  # seconds from DATA's 354 to the final dot
 
     @property
     def address(self) -> tuple[str, int]:
@@ -204,7 +207,7 @@ def read_outbox(r: Reader) -> OutboxConfig:
 def read_smtp(r: Reader, base: Path) -> SmtpConfig:
     d = SmtpConfig()
     r.unknown({"enabled", "listen", "protocol", "max_size", "tls_cert", "tls_key", "timeout",
-               "max_connections"})
+               "max_connections", "max_connections_per_client", "session_limit", "data_limit"})
     protocol = r.get("protocol", str, d.protocol)
     if protocol not in SMTP_PROTOCOLS:
         r.fail("protocol", f"must be one of {', '.join(SMTP_PROTOCOLS)}")
@@ -219,7 +222,20 @@ def read_smtp(r: Reader, base: Path) -> SmtpConfig:
         tls_cert=base / cert if cert else None, tls_key=base / key if key else None,
         timeout=read_positive(r, "timeout", float, d.timeout),
         max_connections=read_positive(r, "max_connections", int, d.max_connections),
+        max_connections_per_client=read_positive(r, "max_connections_per_client", int,
+                                                 d.max_connections_per_client),
+        session_limit=_read_limit(r, "session_limit", d.session_limit),
+        data_limit=_read_limit(r, "data_limit", d.data_limit),
     )
+
+
+def _read_limit(r: Reader, key: str, default: int) -> int:
+    """A duration (300, "5m") that must be above zero."""
+    value = read_duration(r, key, default)
+    if value <= 0:
+        r.fail(key, "must be greater than 0")
+        return default
+    return value
 
 
 def read_imap_account(r: Reader, base: Path) -> ImapAccount | None:

@@ -7,6 +7,12 @@ server takes responsibility for the mail with its 250), a storage outage is a 45
 client keeps the mail and retries, and only the desk's own addresses are accepted, so
 the listener can never be an open relay. LMTP (RFC 2033) answers DATA once per accepted
 recipient; the mail is stored once, with every envelope recipient.
+
+A session is bounded by time as well as by silence: aiosmtpd's timeout counts idle time
+only, so a client trickling a byte every half second would hold its connection for
+ever. Each session has a deadline ([smtp] session_limit) and the DATA phase another
+(data_limit); connections are capped in all and per client address, so one address
+cannot take every slot. The banner names no software or version.
 """
 
 from __future__ import annotations
@@ -39,7 +45,12 @@ TOO_BIG = "552 5.3.4 Message exceeds the maximum size of this desk"
 STORAGE_DOWN = "451 4.3.0 Storage temporarily unavailable, try again later"
 LOCAL_ERROR = "451 4.3.0 Local error in processing, try again later"
 TOO_MANY_CONNECTIONS = "421 4.7.0 Too many connections, try again later"
+TOO_MANY_FROM_CLIENT = "421 4.7.0 Too many connections from your address, try again later"
+SESSION_TOO_LONG = "421 4.4.2 Session time limit exceeded, closing connection"
+DATA_TOO_SLOW = "421 4.4.2 Message transfer time limit exceeded, closing connection"
 SHUTTING_DOWN = "421 4.3.2 Service shutting down, try again later"
+BANNER_IDENT = "ESMTP"  # after the host name in the 220 greeting: no software, no version
+BUSY_RETRY = 1.0  # seconds: a session past its deadline while storing is closed after it
 
 
 class Stored(StrEnum):
@@ -114,46 +125,110 @@ def _peer(session: Session) -> str:
     return f"{peer[0]}:{peer[1]}" if isinstance(peer, tuple) else str(peer)
 
 
+def _host(peer: object) -> str:
+    return str(peer[0]) if isinstance(peer, tuple) else str(peer)
+
+
 @dataclass
 class Connections:
-    """The open sessions: capped, and closed politely at shutdown."""
+    """The open sessions: capped in all and per client address, closed politely at shutdown."""
 
     limit: int
-    open: set[SMTP] = field(default_factory=set)
+    per_client: int | None = None
+    open: dict[SMTP, str] = field(default_factory=dict)  # session -> client address
 
-    def admit(self, protocol: SMTP) -> bool:
+    def admit(self, protocol: SMTP, host: str) -> str | None:
+        """None when admitted, else the 421 to answer."""
         if len(self.open) >= self.limit:
-            return False
-        self.open.add(protocol)
-        return True
+            return TOO_MANY_CONNECTIONS
+        if self.per_client is not None and \
+                sum(1 for h in self.open.values() if h == host) >= self.per_client:
+            return TOO_MANY_FROM_CLIENT
+        self.open[protocol] = host
+        return None
 
     def release(self, protocol: SMTP) -> None:
-        self.open.discard(protocol)
+        self.open.pop(protocol, None)
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    """How long a session and its DATA phase may last, in seconds."""
+
+    session: float
+    data: float
 
 
 def _guarded(base: type[SMTP]) -> type[SMTP]:
-    """An SMTP or LMTP protocol class that refuses connections beyond the cap with 421."""
+    """An SMTP or LMTP protocol class with connection caps and session/DATA deadlines."""
 
     class Guarded(base):  # type: ignore[valid-type, misc]
-        def __init__(self, handler: Any, *, connections: Connections, **kwargs: Any) -> None:
+        def __init__(self, handler: Any, *, connections: Connections, limits: Limits,
+                     **kwargs: Any) -> None:
             super().__init__(handler, **kwargs)
-            self._connections, self._refused = connections, False
+            self._connections, self._limits, self._refused = connections, limits, False
+            self._deadlines: dict[str, asyncio.TimerHandle] = {}
+            self._storing = False
 
         def connection_made(self, transport: asyncio.BaseTransport) -> None:
             new = self.transport is None and self._original_transport is None  # not STARTTLS
-            if new and not self._connections.admit(self):
+            refusal = self._connections.admit(self, _host(transport.get_extra_info("peername"))) \
+                if new else None
+            if refusal is not None:
                 self._refused = True
-                log.warning("smtp: refused a connection, %d open", len(self._connections.open))
-                transport.write(TOO_MANY_CONNECTIONS.encode() + b"\r\n")  # type: ignore[attr-defined]
+                log.warning("smtp: refused %s: %s", transport.get_extra_info("peername"), refusal)
+                transport.write(refusal.encode() + b"\r\n")  # type: ignore[attr-defined]
                 transport.close()
                 return
+            if new:
+                self._arm("session", self._limits.session, SESSION_TOO_LONG)
             super().connection_made(transport)
 
         def connection_lost(self, error: Exception | None) -> None:
             if self._refused:
                 return
+            for handle in self._deadlines.values():
+                handle.cancel()
             self._connections.release(self)
             super().connection_lost(error)
+
+        def _arm(self, name: str, seconds: float, reply: str) -> None:
+            self._disarm(name)
+            self._deadlines[name] = self.loop.call_later(seconds, self._expire, name, reply)
+
+        def _disarm(self, name: str) -> None:
+            handle = self._deadlines.pop(name, None)
+            if handle is not None:
+                handle.cancel()
+
+        def _expire(self, name: str, reply: str) -> None:
+            """Past a deadline: 421 and close, unless the mail is being stored right now."""
+            if self._storing:  # closing now would leave the client unsure: wait for the reply
+                self._arm(name, BUSY_RETRY, reply)
+                return
+            transport = self.transport
+            log.warning("smtp: %s deadline passed for %s, closing", name,
+                        self.session.peer if self.session else "?")
+            if transport is not None and not transport.is_closing():
+                transport.write(reply.encode() + b"\r\n")
+                transport.close()
+
+        async def smtp_DATA(self, arg: str) -> None:
+            self._arm("data", self._limits.data, DATA_TOO_SLOW)
+            try:
+                await super().smtp_DATA(arg)
+            finally:
+                self._disarm("data")
+
+        async def _call_handler_hook(self, command: str, *args: Any) -> Any:
+            if command != "DATA":
+                return await super()._call_handler_hook(command, *args)
+            self._disarm("data")  # the whole message is in: storing it is not the client's time
+            self._storing = True
+            try:
+                return await super()._call_handler_hook(command, *args)
+            finally:
+                self._storing = False
 
     Guarded.__name__ = f"Guarded{base.__name__}"
     return Guarded
@@ -181,7 +256,7 @@ class Listener:
 
     async def close_sessions(self) -> None:
         """Say 421 to every open session and close it (RFC 5321 3.8)."""
-        for protocol in list(self.connections.open):
+        for protocol in list(self.connections.open):  # a copy: closing releases
             transport = protocol.transport
             if transport is not None and not transport.is_closing():
                 transport.write(SHUTTING_DOWN.encode() + b"\r\n")
@@ -192,7 +267,7 @@ class Listener:
 async def listen(config: SmtpConfig, receiver: Receiver) -> Listener:
     """Bind the listener on the running loop; returns once it accepts connections."""
     host, port = config.address
-    connections = Connections(config.max_connections)
+    connections = Connections(config.max_connections, config.max_connections_per_client)
     factory = _factory(config, DeskHandler(receiver, config), connections)
     server = await asyncio.get_running_loop().create_server(factory, host, port)
     listener = Listener(server, connections, int(server.sockets[0].getsockname()[1]))
@@ -205,9 +280,11 @@ def _factory(config: SmtpConfig, handler: DeskHandler,
     cls = _guarded(LMTP if config.protocol == "lmtp" else SMTP)
     context, hostname = tls_context(config), socket.gethostname()
 
+    limits = Limits(session=config.session_limit, data=config.data_limit)
+
     def make() -> SMTP:
-        return cls(handler, connections=connections, data_size_limit=config.max_size,
-                   hostname=hostname, tls_context=context, timeout=config.timeout,
-                   loop=asyncio.get_running_loop())
+        return cls(handler, connections=connections, limits=limits,
+                   data_size_limit=config.max_size, hostname=hostname, ident=BANNER_IDENT,
+                   tls_context=context, timeout=config.timeout, loop=asyncio.get_running_loop())
 
     return make

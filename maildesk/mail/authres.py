@@ -1,18 +1,26 @@
 """Pure: read Authentication-Results (RFC 8601) and decide whether a domain passed.
 
+The header is parsed by the `authres` package, which implements the RFC 8601 grammar
+(quoted strings, nested comments, ptype.property pairs): splitting on ";" by hand lets a
+quoted `reason="x; dkim=pass header.d=..."` pass for a verdict. A header that does not
+parse counts for nothing.
+
 Only the topmost header stamped by a trusted authserv-id counts: the desk's MX adds its
 header on top and must remove any header arriving with its own authserv-id (RFC 8601
 section 5), so anything lower down, or from another id, may be forged by the sender.
+The policy is deliberately small: a pass of DKIM (header.d or header.i), SPF
+(smtp.mailfrom) or DMARC (header.from) for exactly the From domain.
 """
 
 from __future__ import annotations
 
-import re
+import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-_COMMENT = re.compile(r"\([^()]*\)")
-_EQUALS = re.compile(r"\s*=\s*")
+import authres
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,35 +41,23 @@ class AuthResults:
     results: tuple[AuthResult, ...] = ()
 
 
-def _uncomment(value: str) -> str:
-    """CFWS comments may nest; strip innermost ones until none is left."""
-    previous = None
-    while previous != value:
-        previous, value = value, _COMMENT.sub("", value)
-    return _EQUALS.sub("=", value)
-
-
 def parse(value: str) -> AuthResults | None:
-    """One header value; None when it has no authserv-id."""
-    parts = [p.strip() for p in _uncomment(value.replace("\r\n", " ")).split(";")]
-    head = parts[0].split()
-    if not head:
+    """One header value; None when it does not follow RFC 8601."""
+    text = " ".join(value.replace("\r\n", " ").replace("\n", " ").split())
+    try:
+        header = authres.AuthenticationResultsHeader.parse_value(text)
+    except (authres.AuthResError, ValueError, IndexError) as exc:
+        log.info("authentication-results: unreadable header ignored: %s", exc)
         return None
-    results = tuple(filter(None, (_result(p) for p in parts[1:])))
-    return AuthResults(authserv_id=head[0].lower(), results=results)
+    return AuthResults(
+        authserv_id=str(header.authserv_id).lower(),
+        results=tuple(_result(r) for r in header.results))
 
 
-def _result(text: str) -> AuthResult | None:
-    tokens = text.split()
-    if not tokens or "=" not in tokens[0]:
-        return None  # "none", or junk
-    method, _, result = tokens[0].partition("=")
-    props = []
-    for token in tokens[1:]:
-        key, eq, val = token.partition("=")
-        if eq and "." in key:
-            props.append((key.lower(), val.strip('"').lower()))
-    return AuthResult(method.split("/")[0].lower(), result.lower(), tuple(props))
+def _result(result: authres.AuthenticationResult) -> AuthResult:
+    props = tuple((f"{p.type}.{p.name}".lower(), str(p.value).strip('"').lower())
+                  for p in result.properties)
+    return AuthResult(str(result.method).lower(), str(result.result).lower(), props)
 
 
 def trusted_results(headers: Iterable[str], trusted_ids: Iterable[str]) -> AuthResults | None:
@@ -79,7 +75,7 @@ def _domain_of(value: str | None) -> str:
 
 
 def passes_for(results: AuthResults, domain: str) -> bool:
-    """dkim=pass signed by `domain` (header.d or header.i), or spf=pass for its mailfrom."""
+    """A pass aligned with `domain`: DKIM header.d/header.i, SPF mailfrom, DMARC header.from."""
     domain = domain.lower()
     for result in results.results:
         if result.result != "pass":
@@ -88,6 +84,8 @@ def passes_for(results: AuthResults, domain: str) -> bool:
                                                  _domain_of(result.prop("header.i")) or None):
             return True
         if result.method == "spf" and _domain_of(result.prop("smtp.mailfrom")) == domain:
+            return True
+        if result.method == "dmarc" and _domain_of(result.prop("header.from")) == domain:
             return True
     return False
 

@@ -40,11 +40,12 @@ class AckContext:
     ticket_ref: str
     subject: str
     customer_name: str = ""
-    summary: str = ""  # a short excerpt of what the customer wrote
-    attachments: tuple[str, ...] = ()  # file names received
+    summary: str = ""  # an excerpt of what they wrote: empty unless the sender is verified
+    attachments: tuple[str, ...] = ()  # file names received (same rule as summary)
     first_response: str = ""  # "within 4 business hours"; empty to leave it out
     status_url: str = ""  # the customer's status page; empty when the desk has no web endpoint
     articles: tuple[ArticleSuggestion, ...] = ()  # KB suggestions, when the queue wants them
+    received_at: str = ""  # when the mail arrived, in the desk's zone and the ticket's language
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,6 +97,8 @@ class NotifyAgentContext:
     queue: str = ""
     agent_name: str = ""
     attachments: tuple[str, ...] = ()
+    author: str = ""  # who wrote this mail, when not the ticket's customer: "Eve <eve@…>"
+    outsider: bool = False  # the author is no party to the ticket and joined by headers
 
 
 @dataclass(frozen=True, slots=True)
@@ -165,7 +168,8 @@ def samples() -> dict[str, object]:
     return {
         "ack": AckContext(ref, subject, "María", "It shows error E-13.", ("photo.jpg",),
                           "within 4 business hours", "https://desk.example/status/t",
-                          (ArticleSuggestion("Printer shows E-13", "Clear the paper path."),)),
+                          (ArticleSuggestion("Printer shows E-13", "Clear the paper path."),),
+                          "Monday 24 November, 13:00"),
         "update": UpdateContext(ref, subject, "Please restart it.", "Ana", "María", "pending",
                                 "https://desk.example/status/t"),
         "closure": ClosureContext(ref, subject, "María",

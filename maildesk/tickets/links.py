@@ -1,13 +1,16 @@
 """Signed, expiring links in mail to customers: one-click survey scores, status pages.
 
-The web endpoint (maildesk/web/app.py) verifies them with the same secret; no login needed,
-and a link is useless for any other ticket or after it expires.
+The web endpoint (maildesk/web/app.py) verifies them with link_keys; no login needed,
+and a link is useless for any other ticket or after it expires. Links follow the key
+versions of agents/keys.py: signed with the current key, they stay valid after
+`maildesk secret rotate` only for its grace period.
 """
 
 from __future__ import annotations
 
 import time
 
+from maildesk.agents.keys import live_keys
 from maildesk.agents.tokens import sign_link
 from maildesk.config.model import Config
 from maildesk.outbox.context import SurveyLink
@@ -35,3 +38,8 @@ def status_link(config: Config, ref: str) -> str:
         return ""
     token = sign_link(config.secret(), STATUS, ref, _expires(config))
     return f"{config.web.base_url}/status/{token}"
+
+
+def link_keys(config: Config, now: float) -> tuple[bytes, ...]:
+    """The keys a link may be signed with at `now`: current, then retired within grace."""
+    return live_keys(config.desk.secret_file, now)

@@ -2,12 +2,31 @@
 
 from __future__ import annotations
 
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from maildesk.store.models import AttachmentRow, Contact, Event, Message, Ticket
+from maildesk.types import Direction
+
+
+class Author(StrEnum):
+    """Who wrote a message, as the customer's status page says it."""
+
+    CUSTOMER = "customer"  # the ticket's customer: "You"
+    DESK = "desk"  # the desk's own mail, including agents' answers
+    OTHER = "other"  # anyone else who wrote in (a colleague, or a stranger by References)
+
+
+def public_author(message: Message, customer_email: str) -> Author:
+    """Truthful authorship: only the customer's own address is "You"."""
+    if message.direction == Direction.OUT.value:
+        return Author.DESK
+    if message.from_addr.lower() == customer_email.lower():
+        return Author.CUSTOMER
+    return Author.OTHER
 
 
 def _iso(value: Any) -> str | None:

@@ -27,10 +27,11 @@ from maildesk.agents.tokens import verify_link
 from maildesk.runtime.desk import Desk, DeskHolder
 from maildesk.sla.model import format_local
 from maildesk.store.db import transaction
-from maildesk.store.models import Message, Ticket
+from maildesk.store.models import Contact, Message, Ticket
 from maildesk.tickets import satisfaction
-from maildesk.tickets.links import STATUS, SURVEY
+from maildesk.tickets.links import STATUS, SURVEY, link_keys
 from maildesk.tickets.operations import find_ticket_by_ref
+from maildesk.tickets.views import Author, public_author
 from maildesk.types import AuthorKind, Direction
 from maildesk.web.pages import render, texts
 
@@ -56,10 +57,11 @@ def check_token(desk: Desk, purpose: str, token: str) -> str | Refused:
     """The signed value, or why not. An expired token's value is authentic, so its page
     can still speak the ticket's language."""
     now = desk.clock().timestamp()
-    value = verify_link(desk.secret(), purpose, token, now)
+    keys = link_keys(desk.config, now)
+    value = verify_link(keys, purpose, token, now)
     if value is not None:
         return value
-    stale = verify_link(desk.secret(), purpose, token, 0)
+    stale = verify_link(keys, purpose, token, 0)
     if stale is None:
         return Refused(403)
     return Refused(410, _language(desk, stale.partition(":")[0]))
@@ -203,14 +205,25 @@ def status_view(desk: Desk, ref: str) -> dict[str, object] | None:
             Message.kind != AuthorKind.NOTE.value, PUBLIC)
             .order_by(Message.created_at, Message.id)).scalars().all()
         lang = "es" if ticket.language == "es" else "en"
+        customer = session.get(Contact, ticket.customer_id)
+        email = customer.email if customer else ""
         return {"language": lang, "title": texts(lang)["status_title"].format(ref=ticket.ref),
                 "subject": ticket.subject, "state": texts(lang)["states"].get(ticket.status,
                                                                                ticket.status),
                 "opened": _when(desk, ticket.created_at, lang),
-                "messages": [{"customer": m.direction == Direction.IN.value,
+                "messages": [{"customer": public_author(m, email) is Author.CUSTOMER,
+                              "author": _author_label(m, email, lang),
                               "iso": m.created_at.isoformat(),
                               "when": _when(desk, m.created_at, lang), "text": m.text.strip()}
                              for m in rows]}
+
+
+def _author_label(message: Message, customer_email: str, language: str) -> str:
+    """"You", "Support", or the other sender's address (never their display name)."""
+    author, text = public_author(message, customer_email), texts(language)
+    if author is Author.OTHER:
+        return text["other"].format(who=message.from_addr)
+    return text["you"] if author is Author.CUSTOMER else text["us"]
 
 
 def _when(desk: Desk, at: datetime, language: str) -> str:

@@ -14,7 +14,7 @@ from email.message import EmailMessage
 import pytest
 from sqlalchemy import select
 
-from maildesk.agents.tokens import agent_reply_address
+from maildesk.agents.tokens import agent_intake_address, agent_reply_address
 from maildesk.pipeline.flow import accept
 from maildesk.runtime.desk import Desk
 from maildesk.store.models import Article, Contact, Event, Message, Outbox, Ticket
@@ -61,6 +61,11 @@ def agent_mail(name: str, opened: Opened, token_address: str | None = None,
     for key, value in values.items():
         text = text.replace("{" + key + "}", value)
     return text.encode("latin-1")
+
+
+def intake(desk: Desk, agent: str = ANA) -> tuple[str]:
+    """The agent's signed address for mail on a customer's behalf, as an envelope recipient."""
+    return (agent_intake_address(desk.secret(), "support@acme.example", agent),)
 
 
 def to_customer(desk: Desk) -> list[EmailMessage]:
@@ -321,7 +326,7 @@ def test_kb_marks_the_answer_as_solution(desk: Desk) -> None:
 
 
 def test_forward_inline_opens_ticket_for_original_sender(desk: Desk) -> None:
-    outcome = ingest(desk, eml("agents/12-forward-inline-gmail.eml")).outcome
+    outcome = ingest(desk, eml("agents/12-forward-inline-gmail.eml"), intake(desk)).outcome
     assert outcome.kind == "new-ticket"
     with desk.sessions() as session:
         t = session.execute(select(Ticket).where(Ticket.ref == outcome.ref)).scalar_one()
@@ -339,7 +344,8 @@ def test_forward_inline_opens_ticket_for_original_sender(desk: Desk) -> None:
 
 
 def test_forward_attached_opens_ticket_for_original_sender(desk: Desk) -> None:
-    outcome = ingest(desk, eml("agents/13-forward-attached-es.eml")).outcome
+    outcome = ingest(desk, eml("agents/13-forward-attached-es.eml"),
+                     intake(desk, "bruno@example.com")).outcome
     assert outcome.kind == "new-ticket"
     saved = ticket(desk, outcome.ref)
     with desk.sessions() as session:
@@ -350,7 +356,7 @@ def test_forward_attached_opens_ticket_for_original_sender(desk: Desk) -> None:
 
 
 def test_cc_desk_opens_ticket_with_agent_first_response(desk: Desk) -> None:
-    outcome = ingest(desk, eml("agents/14-cc-desk.eml")).outcome
+    outcome = ingest(desk, eml("agents/14-cc-desk.eml"), intake(desk)).outcome
     assert outcome.kind == "new-ticket"
     saved = ticket(desk, outcome.ref)
     assert saved.assignee == ANA and saved.first_response_at is not None
@@ -397,3 +403,28 @@ def test_agent_out_of_office_is_ignored(desk: Desk) -> None:
     assert ingest(desk, auto).outcome.kind == "ignored"
     assert len(to_customer(desk)) == before
     assert ticket(desk, opened.ref).status == TicketStatus.NEW
+
+
+def trusting_desk(tmp_path, db_url: str, extra: str = "") -> Desk:  # noqa: ANN001
+    from maildesk.config.model import load_config
+    from maildesk.runtime.desk import open_desk
+    from tests.conftest import write_desk
+
+    settings = ('[agents]\ntrust_authentication_results = true\n'
+                'trusted_authserv_ids = ["mx.acme.example"]\n')
+    return open_desk(load_config(write_desk(tmp_path / "d", db_url, settings + extra)))
+
+
+def test_quoted_pass_inside_a_failure_reason_is_no_proof(tmp_path, db_url: str) -> None:  # noqa: ANN001
+    desk = trusting_desk(tmp_path, db_url)
+    try:
+        opened = open_ticket(desk)
+        forged = ('mx.acme.example; dkim=fail reason="x; dkim=pass header.d=example.com" '
+                  'header.d=evil.example')
+        mail = agent_mail("16-authres-dkim.eml", opened, AUTHSERV="x").replace(
+            b"Authentication-Results: x;", b"X-Old: x;", 1)
+        mail = f"Authentication-Results: {forged}\n".encode() + mail
+        assert ingest(desk, mail).outcome.kind == "flagged"
+        assert ticket(desk, opened.ref).status == TicketStatus.NEW
+    finally:
+        desk.close()

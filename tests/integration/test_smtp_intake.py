@@ -15,6 +15,7 @@ from conftest import write_desk
 from daemon_helpers import LoopThread, counts, mail, make_desk
 from sqlalchemy import select
 
+from maildesk.agents.tokens import agent_intake_address
 from maildesk.config.model import MetricsConfig, load_config
 from maildesk.intake import smtp
 from maildesk.intake.receiver import Receiver
@@ -122,7 +123,12 @@ def test_desk_address_configured_in_capitals_matches_any_case(
         assert client.sendmail("c2@customer.example", ["SUPPORT@ACME.EXAMPLE"],
                                cc_mail(2, "SUPPORT@ACME.EXAMPLE", "Support+Ventas@Acme.Example")
                                ) == {}
-        assert client.sendmail("ana@example.com", ["SUPPORT@ACME.EXAMPLE"], DESK_IN_CAPITALS) == {}
+        # Ana copies the desk on a mail to a new customer, through her signed intake
+        # address (a copy on a customer's behalf needs proof, see docs/security.md)
+        intake = agent_intake_address(served.desk.secret(), "support@acme.example",
+                                      "ana@example.com")
+        assert client.sendmail("ana@example.com", ["SUPPORT@ACME.EXAMPLE", intake],
+                               DESK_IN_CAPITALS) == {}
     assert counts(served.url) == (3, 3)
     with served.desk.sessions() as session:
         customers = set(session.execute(select(Contact.email).join(
@@ -253,3 +259,92 @@ def test_metrics_endpoint_counts_what_was_received(serve: Callable[..., Served])
     text = body.decode()
     assert 'maildesk_received_total{source="smtp"} 1.0' in text
     assert "maildesk_new_tickets_total 1.0" in text
+
+
+def _trickle(sock: socket.socket, command: bytes, rounds: int) -> bytes:
+    """Send `command` a byte at a time, every 0.2 s, until the server hangs up."""
+    sock.settimeout(0.2)
+    received = b""
+    for index in range(rounds):
+        try:
+            sock.sendall(command[index % len(command):index % len(command) + 1])
+            chunk = sock.recv(4096)
+            if not chunk:
+                return received
+            received += chunk
+        except TimeoutError:
+            continue
+        except (BrokenPipeError, ConnectionResetError):
+            return received
+    return received
+
+
+def _open_session(port: int, *, data: bool) -> socket.socket:
+    sock = socket.create_connection(("127.0.0.1", port), timeout=10)
+    reader = sock.makefile("rb")
+    assert reader.readline().startswith(b"220")
+    steps = [b"EHLO slow.example\r\n", b"MAIL FROM:<c@customer.example>\r\n",
+             b"RCPT TO:<support@acme.example>\r\n"] + ([b"DATA\r\n"] if data else [])
+    for step in steps:
+        sock.sendall(step)
+        line = reader.readline()
+        while line[3:4] == b"-":  # multi-line EHLO answer
+            line = reader.readline()
+        assert line[:1] in (b"2", b"3"), line
+    return sock
+
+
+def test_slow_data_is_cut_off_by_the_data_limit(serve: Callable[..., Served]) -> None:
+    served = serve("timeout = 30\nsession_limit = 60\ndata_limit = 1\n")
+    sock = _open_session(served.port, data=True)
+    try:
+        received = _trickle(sock, b"Subject: slow\r\n\r\nbyte by byte\r\n", 100)
+    finally:
+        sock.close()
+    assert received.startswith(b"421 4.4.2"), received
+    assert counts(served.url) == (0, 0)
+    with served.client() as client:  # the listener still serves others
+        assert client.sendmail("c1@customer.example", ["support@acme.example"], mail(1)) == {}
+
+
+def test_busy_session_is_cut_off_by_the_session_limit(serve: Callable[..., Served]) -> None:
+    served = serve("timeout = 30\nsession_limit = 2\ndata_limit = 60\n")
+    sock = _open_session(served.port, data=False)
+    try:
+        received = _trickle(sock, b"NOOP\r\n", 150)  # never idle, one byte at a time
+    finally:
+        sock.close()
+    assert b"421 4.4.2 Session time limit" in received, received
+
+
+def test_connections_per_client_address_are_capped(serve: Callable[..., Served]) -> None:
+    served = serve("max_connections = 10\nmax_connections_per_client = 2\n")
+    first, second = served.client(), served.client()
+    try:
+        with pytest.raises(smtplib.SMTPConnectError) as refused:
+            served.client()
+        assert refused.value.smtp_code == 421
+        assert b"from your address" in refused.value.smtp_error
+        other = smtplib.SMTP("127.0.0.1", served.port, timeout=10,
+                             source_address=("127.0.0.2", 0))
+        with other:  # another client address still gets in
+            assert other.sendmail("c@customer.example", ["support@acme.example"], mail(1)) == {}
+    finally:
+        first.close()
+        second.close()
+    again = served.client()  # slots are given back when sessions end
+    again.close()
+
+
+def test_banner_names_no_software_version(serve: Callable[..., Served]) -> None:
+    import aiosmtpd
+
+    served = serve()
+    client = smtplib.SMTP(timeout=10)
+    try:
+        code, banner = client.connect("127.0.0.1", served.port)
+    finally:
+        client.close()
+    assert code == 220
+    assert aiosmtpd.__version__.encode() not in banner and b"Python" not in banner
+    assert b"maildesk" not in banner.lower()

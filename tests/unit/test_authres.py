@@ -58,3 +58,30 @@ def test_comments_do_not_confuse() -> None:
     value = f"{MX} (MX (nested) comment); dkim=pass (good sig) header.d=(x)example.com"
     results = parse(value)
     assert results is not None and passes_for(results, "example.com")
+
+
+def test_quoted_semicolon_is_not_a_verdict() -> None:
+    value = f'{MX}; dkim=fail reason="x; dkim=pass header.d=example.com" header.d=evil.example'
+    results = parse(value)
+    assert results is not None
+    assert [(r.method, r.result) for r in results.results] == [("dkim", "fail")]
+    assert not authenticated([value], [MX], "example.com")
+
+
+def test_quoted_comment_delimiters_are_not_comments() -> None:
+    value = f'{MX}; spf=fail reason="(x); spf=pass smtp.mailfrom=example.com"'
+    assert not authenticated([value], [MX], "example.com")
+
+
+def test_dmarc_pass_aligned_with_from_domain() -> None:
+    value = f"{MX}; dmarc=pass header.from=example.com"
+    assert authenticated([value], [MX], "example.com")
+    assert not authenticated([value], [MX], "other.example")
+
+
+def test_unreadable_header_counts_for_nothing() -> None:
+    unclosed = f'{MX}; dkim=pass header.d="example.com'
+    assert not authenticated([unclosed], [MX], "example.com")
+    assert parse('garbage ;;; "') is None
+    assert authenticated(['garbage ;;; "', f"{MX}; dkim=pass header.d=example.com"],
+                         [MX], "example.com")

@@ -169,3 +169,32 @@ def test_unknown_template_raises() -> None:
     store.load()
     with pytest.raises(TemplateRenderError):
         store.render("nope", "en", {})
+
+
+@pytest.mark.parametrize(("language", "warning", "said"), [
+    ("en", "WARNING: Eve <eve@x.example> is not a party", "Eve <eve@x.example> replied"),
+    ("es", "AVISO: Eve <eve@x.example> no es parte", "Eve <eve@x.example> ha respondido")])
+def test_notification_names_an_outsider_and_warns(language: str, warning: str,
+                                                  said: str) -> None:
+    from dataclasses import replace
+
+    store = store_for(ROOT / "templates")
+    assert store.load() == []
+    sample = samples()["notify_agent"]
+    _, text, html = store.render("notify_agent", language, replace(
+        sample, event="reply", author="Eve <eve@x.example>", outsider=True))
+    assert warning in flat(text) and said in flat(text)
+    assert "&lt;eve@x.example&gt;" in html
+    _, plain, _ = store.render("notify_agent", language, replace(sample, event="reply"))
+    assert "eve@x.example" not in plain
+
+
+@pytest.mark.parametrize("language", ["en", "es"])
+def test_ack_without_quote_says_what_was_received(language: str) -> None:
+    store = store_for(ROOT / "templates")
+    assert store.load() == []
+    context = AckContext("MD-7", "Order 12", received_at="Monday 4 March, 09:12")
+    _, text, html = store.render("ack", language, context)
+    label = "Received:" if language == "en" else "Recibida:"
+    assert f"{label} Monday 4 March, 09:12" in text and label in html
+    assert "MD-7" in text and "Order 12" in text

@@ -11,12 +11,14 @@ from __future__ import annotations
 
 import logging
 from dataclasses import replace
+from datetime import UTC
 
 from sqlalchemy.orm import Session
 
 from maildesk.agents.actions import Work, after_reply, check, confirm, execute, reject
 from maildesk.agents.commands import Plan, interpret
 from maildesk.agents.identity import Identity, identify
+from maildesk.agents.keys import live_keys
 from maildesk.agents.tokens import verify_agent_token
 from maildesk.mail import authres
 from maildesk.mail.addresses import is_desk_address
@@ -44,14 +46,15 @@ def _agent(desk: Desk, item: Item) -> Agent | None:
 def _identity(desk: Desk, item: Item, agent: Agent) -> Identity:
     sender = item.mail.from_addr
     assert sender is not None
-    secret = desk.secret()
+    now = item.now if item.now.tzinfo else item.now.replace(tzinfo=UTC)
+    keys = live_keys(desk.config.desk.secret_file, now.timestamp())
     settings = desk.config.agents
     authenticated = settings.trust_authentication_results and authres.authenticated(
         item.mail.header_all("authentication-results"), settings.trusted_authserv_ids,
         sender.domain)
     recipients = [*item.raw.envelope_to, *(a.email for a in item.mail.recipients)]
     return identify(agent, sender.email, recipients, desk.config.desk.addresses,
-                    lambda ref, who, token: verify_agent_token(secret, ref, who, token),
+                    lambda ref, who, token: verify_agent_token(keys, ref, who, token),
                     authenticated)
 
 
@@ -162,6 +165,15 @@ def cc_customer(mail: ParsedMail, desk_addresses: tuple[str, ...],
 
 
 def _without_ticket(desk: Desk, session: Session, item: Item, identity: Identity) -> Item:
+    """A forward or a copy opens a ticket on a customer's behalf, with the agent proven.
+
+    Without proof (the agent's signed address, or trusted Authentication-Results) a
+    forged From could open a ticket for any address, credit it to the agent and have
+    the desk mail the victim the forger's text; so it is the sender's own mail, flagged.
+    """
+    if not identity.verified:
+        return _open_flagged(desk, session, item, identity, f"{identity.reason}; acting on "
+                             "a customer's behalf needs the same proof as a command")
     agents = {a for agent in desk.ruleset.agents.values() for a in agent.addresses}
     original = forwarded_mail(item.mail)
     if original is not None and original.from_addr is not None \
@@ -173,7 +185,8 @@ def _without_ticket(desk: Desk, session: Session, item: Item, identity: Identity
     customer = cc_customer(item.mail, desk.config.desk.addresses, agents)
     if customer is not None:
         return _open_from_cc(desk, session, item, identity, customer)
-    return _open_flagged(desk, session, item, identity)
+    return _open_flagged(desk, session, item, identity,
+                         "mail from an agent that matches no ticket")
 
 
 def _open(desk: Desk, session: Session, item: Item, who: Address, actor: str,
@@ -214,14 +227,15 @@ def _open_from_cc(desk: Desk, session: Session, item: Item, identity: Identity,
                    outcome=Outcome("new-ticket", ref=ticket.ref, detail=reason, final=True))
 
 
-def _open_flagged(desk: Desk, session: Session, item: Item, identity: Identity) -> Item:
-    """An agent's mail that is neither an answer, a forward nor a copy: a person decides."""
+def _open_flagged(desk: Desk, session: Session, item: Item, identity: Identity,
+                  why: str) -> Item:
+    """Unproven, or neither an answer, a forward nor a copy: a ticket for the sender's
+    own address, flagged, with nothing sent; a person decides."""
     sender = item.mail.from_addr
     assert sender is not None
-    reason = f"mail from agent {identity.agent.email} that matches no ticket: not acted on"
+    reason = f"mail from agent address {identity.agent.email} that matches no ticket: not acted on"
     ticket = _open(desk, session, item, sender, "system", reason)
-    return _flag(desk, session, item, ticket,
-                 replace(identity, reason="mail from an agent that matches no ticket"))
+    return _flag(desk, session, item, ticket, replace(identity, reason=why))
 
 
 def record_on_behalf(desk: Desk, session: Session, item: Item) -> Item:
