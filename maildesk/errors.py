@@ -50,3 +50,8 @@ class ConfigError(MaildeskError):
     def __init__(self, problems: list[Problem] | Problem) -> None:
         self.problems = problems if isinstance(problems, list) else [problems]
         super().__init__("\n".join(str(p) for p in self.problems))
+
+
+class ReauthorizationNeeded(TemporaryFailure):
+    """An OAuth2 account's refresh token was revoked or expired: an admin must run
+    `maildesk auth login NAME` again. Mail waits meanwhile; nothing is dropped."""
