@@ -106,7 +106,8 @@ class GenericProvider:
 
     def start_device(self) -> DeviceCode:
         with self._session() as session:
-            response = session.post(self.config.device_authorization_endpoint, timeout=HTTP_TIMEOUT,
+            response = session.post(self.config.device_authorization_endpoint,
+                                    timeout=HTTP_TIMEOUT, withhold_token=True,
                                     data={"client_id": self.config.client_id,
                                           "scope": " ".join(self.config.scopes)})
         body = response.json()
