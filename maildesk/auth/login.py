@@ -58,9 +58,11 @@ def client_login(provider: Provider) -> Grant:
 
 
 def browser_login(provider: Provider, show: Show,
-                  open_url: Callable[[str], object] | None = None) -> Grant:
+                  open_url: Callable[[str], object] | None = None, port: int = 0) -> Grant:
+    """`port` 0 picks a free one; a fixed port lets a headless server's admin forward it
+    (`ssh -L PORT:127.0.0.1:PORT server`) and open the URL on their own machine."""
     state, verifier = secrets.token_urlsafe(24), secrets.token_urlsafe(48)
-    catcher = _RedirectCatcher()
+    catcher = _RedirectCatcher(port)
     redirect_uri = f"http://127.0.0.1:{catcher.port}/"
     url = provider.authorization_url(redirect_uri, state, verifier)
     show(f"To sign in, open this URL in a browser on this machine:\n{url}")
@@ -77,7 +79,7 @@ def browser_login(provider: Provider, show: Show,
 class _RedirectCatcher:
     """A one-request HTTP server on a free loopback port that keeps the query string."""
 
-    def __init__(self) -> None:
+    def __init__(self, port: int) -> None:
         self.query: dict[str, str] = {}
         self.done = threading.Event()
         catcher = self
@@ -98,7 +100,7 @@ class _RedirectCatcher:
             def log_message(self, *args: object) -> None:
                 return None
 
-        self.server = http.server.HTTPServer(("127.0.0.1", 0), Handler)
+        self.server = http.server.HTTPServer(("127.0.0.1", port), Handler)
         self.port = self.server.server_address[1]
 
     def wait(self, timeout: float) -> dict[str, str]:

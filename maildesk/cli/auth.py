@@ -30,6 +30,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     login.add_argument("name", metavar="NAME", help="an [[imap]] name, or relay")
     login.add_argument("--no-browser", action="store_true",
                        help="browser flow: print the URL only, do not open a browser")
+    login.add_argument("--port", type=int, default=0,
+                       help="browser flow: loopback port of the redirect (default: any free)")
     login.set_defaults(handler=run_login)
     status = actions.add_parser("status", help="token state of each OAuth2 account")
     status.add_argument("name", metavar="NAME", nargs="?")
@@ -61,7 +63,7 @@ def run_login(args: argparse.Namespace) -> int:
             grant = device_login(provider, _show)
         elif oauth.flow == "browser":
             grant = browser_login(provider, _show,
-                                  None if args.no_browser else webbrowser.open)
+                                  None if args.no_browser else webbrowser.open, args.port)
         else:
             grant = client_login(provider)
     except OAuthFailure as exc:

@@ -328,3 +328,23 @@ def test_auth_login_with_a_device_code(make, tokens, dovecot, db_url) -> None:  
     assert fetch_once(desk.config.imap[0], Receiver(desk)) == 1
     assert run_maildesk(desk.config.path, "auth", "logout", "support").returncode == 0
     assert not token_file.exists()
+
+
+def test_browser_login_with_a_loopback_redirect_and_pkce(tmp_path, tokens) -> None:  # type: ignore[no-untyped-def]
+    import requests
+
+    from maildesk.auth.login import browser_login
+    from maildesk.auth.providers import provider_for
+
+    toml = relay_toml(free_port(), tokens, "browser") + (
+        f'authorization_endpoint = "{tokens.url}/authorize"\n')
+    oauth = load_config(make_desk(tmp_path / "desk", SQLITE, toml)).relay.oauth
+    shown: list[str] = []
+
+    def browser(url: str) -> None:  # the "user" follows the link and agrees at once
+        threading.Thread(target=requests.get, args=(url,), kwargs={"timeout": 10},
+                         daemon=True).start()
+
+    grant = browser_login(provider_for(oauth), shown.append, browser)
+    assert grant.refresh_token in tokens.refresh
+    assert "code_challenge_method=S256" in shown[0] and tokens.grants["authorization_code"] == 1

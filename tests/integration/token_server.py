@@ -9,6 +9,8 @@ oauth2 passdb asks). Tokens are random strings; access tokens live `lifetime` se
 from __future__ import annotations
 
 import asyncio
+import base64
+import hashlib
 import secrets
 import threading
 import time
@@ -29,7 +31,7 @@ class TokenServer:
     access: dict[str, tuple[str, float]] = field(default_factory=dict)  # token -> user, exp
     refresh: dict[str, str] = field(default_factory=dict)  # token -> user
     devices: dict[str, dict] = field(default_factory=dict)  # device_code -> state
-    codes: dict[str, str] = field(default_factory=dict)  # authorization code -> user
+    codes: dict[str, str] = field(default_factory=dict)  # authorization code -> PKCE challenge
     grants: Counter = field(default_factory=Counter)
     introspected: list[bool] = field(default_factory=list)  # the answers given
 
@@ -104,7 +106,10 @@ class TokenServer:
             del self.devices[str(form["device_code"])]
             return self._tokens(self.issue()[1])
         if grant == "authorization_code" and form.get("code") in self.codes:
-            del self.codes[str(form["code"])]
+            challenge = self.codes.pop(str(form["code"]))
+            digest = hashlib.sha256(str(form.get("code_verifier", "")).encode()).digest()
+            if base64.urlsafe_b64encode(digest).rstrip(b"=").decode() != challenge:
+                return self._error("invalid_grant")  # RFC 7636 4.6
             return self._tokens(self.issue()[1])
         return self._error("unsupported_grant_type")
 
@@ -121,7 +126,7 @@ class TokenServer:
     async def authorize(self, request: web.Request) -> web.Response:
         q = request.query
         code = secrets.token_urlsafe(12)
-        self.codes[code] = self.user
+        self.codes[code] = q.get("code_challenge", "")
         target = f"{q['redirect_uri']}?{urlencode({'code': code, 'state': q['state']})}"
         raise web.HTTPFound(target)
 
