@@ -52,6 +52,11 @@ class ConfigError(MaildeskError):
         super().__init__("\n".join(str(p) for p in self.problems))
 
 
-class ReauthorizationNeeded(TemporaryFailure):
+class TokenUnavailable(TemporaryFailure):
+    """No OAuth2 access token for an account right now (its identity provider is
+    unreachable, or refuses); that account waits, the others go on."""
+
+
+class ReauthorizationNeeded(TokenUnavailable):
     """An OAuth2 account's refresh token was revoked or expired: an admin must run
     `maildesk auth login NAME` again. Mail waits meanwhile; nothing is dropped."""

@@ -28,7 +28,7 @@ from maildesk.auth.state import (
 )
 from maildesk.auth.store import TokenStore
 from maildesk.config.oauth import OAuth2Config
-from maildesk.errors import ReauthorizationNeeded, TemporaryFailure
+from maildesk.errors import ReauthorizationNeeded, TokenUnavailable
 from maildesk.store.models import utcnow
 
 log = logging.getLogger(__name__)
@@ -46,7 +46,7 @@ class AccessTokens:
         self.provider = provider or provider_for(config)
 
     def get(self, *, force: bool = False) -> str:
-        """A token to log in with; raises ReauthorizationNeeded or TemporaryFailure."""
+        """A token to log in with; raises ReauthorizationNeeded or TokenUnavailable."""
         with self.store.locked():
             state, now = self.store.load(), self.clock()
             if not force and not needs_refresh(state, now) and state.access_token:
@@ -77,7 +77,7 @@ class AccessTokens:
             raise ReauthorizationNeeded(self._login_hint(after))
         if not force and is_valid(state, now) and state.access_token:
             return state.access_token  # still good for a while; try again next time
-        raise TemporaryFailure(f"oauth2 {self.name}: {after.last_error}")
+        raise TokenUnavailable(f"oauth2 {self.name}: {after.last_error}")
 
     def session_ends(self) -> datetime | None:
         """When a login made now should end, so the next one gets a fresh token."""

@@ -201,6 +201,8 @@ def test_status_shows_a_revoked_login_until_fixed(make, tokens) -> None:  # type
     report = json.loads(run_maildesk(desk.config.path, "status", "--json").stdout)
     assert report["oauth"][0]["needs_login"] is True
     assert run_maildesk(desk.config.path, "auth", "status").returncode == 1
+    fetched = run_maildesk(desk.config.path, "fetch")  # cron mode: that account failed
+    assert fetched.returncode == 1 and "maildesk auth login support" in fetched.stderr
 
 
 # -- the relay -------------------------------------------------------------------------
