@@ -33,8 +33,6 @@ from maildesk.store.models import utcnow
 
 log = logging.getLogger(__name__)
 
-__all__ = ["AccessTokens", "utcnow"]
-
 
 class AccessTokens:
     """Access tokens of one account (`relay`, or an [[imap]] name)."""

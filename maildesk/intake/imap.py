@@ -27,13 +27,13 @@ from sqlalchemy.orm import Session
 from tenacity import Retrying, retry_if_not_exception_type, wait_exponential, wait_random
 
 from maildesk.auth import sasl
-from maildesk.auth.tokens import AccessTokens, utcnow
+from maildesk.auth.tokens import AccessTokens
 from maildesk.config.model import ImapAccount
 from maildesk.errors import ReauthorizationNeeded
 from maildesk.intake.receiver import Receiver
 from maildesk.runtime.desk import Desk
 from maildesk.store.db import transaction
-from maildesk.store.models import ImapState
+from maildesk.store.models import ImapState, utcnow
 from maildesk.types import RawMail, Source
 
 log = logging.getLogger(__name__)
@@ -43,7 +43,8 @@ FETCH_BATCH = 20  # messages per FETCH: bounds memory with large mail
 SOCKET_TIMEOUT = 60.0
 IDLE_MAX = 29 * 60  # RFC 2177: re-issue IDLE at least every 29 minutes
 IDLE_TICK = 1.0  # how often an IDLE wait looks at the stop flag
-MIN_SESSION = 1.0  # an OAuth2 session lasts at least this long, even on an old token
+MIN_SESSION = 1.0  # an OAuth2 session lasts at least this long
+REFRESH_RETRY = 30.0  # after a failed refresh, keep the session this long before retrying
 
 
 @dataclass(frozen=True, slots=True)
@@ -166,7 +167,17 @@ def session_deadline(account: ImapAccount) -> float | None:
     ends = AccessTokens(account.name, account.oauth).session_ends()
     if ends is None:
         return None
-    return time.monotonic() + max((ends - utcnow()).total_seconds(), MIN_SESSION)
+    return time.monotonic() + session_length((ends - utcnow()).total_seconds(),
+                                             account.poll_interval)
+
+
+def session_length(until_refresh: float, poll_interval: float) -> float:
+    """Seconds an OAuth2 session may last. A refresh moment already past means the
+    refresh failed and the old token is still in use: keep the session a while instead
+    of logging in again (and asking the identity provider) every second."""
+    if until_refresh <= 0:
+        return min(REFRESH_RETRY, poll_interval)
+    return max(until_refresh, MIN_SESSION)
 
 
 class Mailbox:

@@ -172,6 +172,14 @@ def test_mechanism_prefers_oauthbearer_when_offered() -> None:
     assert sasl.choose([b"AUTH=OAUTHBEARER"], "xoauth2") is sasl.Mechanism.XOAUTH2
 
 
+def test_imap_session_ends_at_the_refresh_moment_or_waits_after_a_failed_refresh() -> None:
+    from maildesk.intake.imap import session_length
+
+    assert session_length(240.0, 60) == 240.0
+    assert session_length(0.2, 60) == 1.0
+    assert session_length(-5.0, 60) == 30.0 and session_length(-5.0, 10) == 10
+
+
 def test_grant_from_a_token_response() -> None:
     grant = grant_from({"access_token": "a", "expires_in": 60, "scope": "x y",
                         "refresh_token": "r"})
