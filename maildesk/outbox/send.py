@@ -36,7 +36,7 @@ from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt, wait
 
 from maildesk.auth.tokens import AccessTokens
 from maildesk.config.model import OutboxConfig, RelayConfig
-from maildesk.errors import TemporaryFailure
+from maildesk.errors import TemporaryFailure, TokenUnavailable
 from maildesk.store.models import Event, Outbox
 from maildesk.types import OutboxState
 
@@ -120,6 +120,11 @@ def _temporary(exc: BaseException) -> bool:
                             TemporaryFailure))  # TemporaryFailure: no OAuth2 token yet
 
 
+def _burst_worthy(exc: BaseException) -> bool:
+    """A missing OAuth2 token will not come back within seconds: leave it to backoff."""
+    return _temporary(exc) and not isinstance(exc, TokenUnavailable)
+
+
 def _describe(exc: BaseException) -> tuple[int | None, str]:
     if isinstance(exc, aiosmtplib.SMTPRecipientsRefused):
         first = exc.recipients[0]
@@ -176,7 +181,7 @@ async def deliver(item: Sendable, relay: RelayConfig,
     retrying = AsyncRetrying(
         stop=stop_after_attempt(outbox.burst_attempts),
         wait=wait_exponential(multiplier=outbox.burst_wait, max=max(outbox.burst_wait, 30)),
-        retry=retry_if_exception(_temporary), reraise=True)
+        retry=retry_if_exception(_burst_worthy), reraise=True)
     try:
         errors: dict[str, SMTPResponse] = await retrying(_send_once, item, relay)
     except Exception as exc:  # every failure is translated into an outcome here, once

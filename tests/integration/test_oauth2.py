@@ -29,7 +29,7 @@ from token_server import CLIENT_ID, CLIENT_SECRET, TokenServer
 from maildesk.auth.accounts import states
 from maildesk.auth.state import Grant, TokenState, granted
 from maildesk.auth.store import TokenStore
-from maildesk.config.model import Config, load_config
+from maildesk.config.model import Config, OutboxConfig, load_config
 from maildesk.errors import ReauthorizationNeeded
 from maildesk.intake.imap import Poller, fetch_once
 from maildesk.intake.receiver import Receiver
@@ -287,9 +287,9 @@ def test_revoked_relay_login_keeps_mail_queued(tmp_path, tokens, relay) -> None:
     config = load_config(make_desk(tmp_path / "desk", SQLITE, relay_toml(port, tokens)))
     seed(config, "relay", tokens, expired=True)
     tokens.revoke_refresh_tokens()
-    delivery = deliver_sync(parcel(3), config.relay)
+    delivery = deliver_sync(parcel(3), config.relay, OutboxConfig(burst_attempts=3))
     assert delivery.outcome is Outcome.RETRY and "maildesk auth login relay" in delivery.text
-    assert sink.received == []
+    assert sink.received == [] and tokens.grants["refresh_token"] == 1
 
 
 # -- maildesk auth login ----------------------------------------------------------------
