@@ -347,3 +347,11 @@ def test_microsoft_refresh_and_app_only_through_msal(tmp_path: Path,
     assert caught.value.failure is Failure.CLIENT
     kind, kwargs = FakeMsalApp.made[-1]
     assert kind == "confidential" and kwargs["client_credential"]["thumbprint"] == "AB12"
+
+
+def test_outbox_waits_for_a_token_without_a_burst_of_retries() -> None:
+    from maildesk.outbox.send import _burst_worthy, _temporary
+
+    missing = ReauthorizationNeeded("oauth2 relay: invalid_grant")
+    assert _temporary(missing) and not _burst_worthy(missing)
+    assert _burst_worthy(ConnectionResetError())
