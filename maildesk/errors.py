@@ -50,3 +50,13 @@ class ConfigError(MaildeskError):
     def __init__(self, problems: list[Problem] | Problem) -> None:
         self.problems = problems if isinstance(problems, list) else [problems]
         super().__init__("\n".join(str(p) for p in self.problems))
+
+
+class TokenUnavailable(TemporaryFailure):
+    """No OAuth2 access token for an account right now (its identity provider is
+    unreachable, or refuses); that account waits, the others go on."""
+
+
+class ReauthorizationNeeded(TokenUnavailable):
+    """An OAuth2 account's refresh token was revoked or expired: an admin must run
+    `maildesk auth login NAME` again. Mail waits meanwhile; nothing is dropped."""

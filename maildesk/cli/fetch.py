@@ -11,7 +11,7 @@ import logging
 import sys
 
 from maildesk.cli.common import desk_from, print_json
-from maildesk.errors import TemporaryFailure
+from maildesk.errors import TemporaryFailure, TokenUnavailable
 from maildesk.intake.imap import fetch_once
 from maildesk.intake.receiver import Receiver
 from maildesk.intake.reconcile import Reconciliation, reconcile
@@ -41,6 +41,9 @@ def run(args: argparse.Namespace) -> int:
     for account in accounts:
         try:
             print(f"{account.name}: {fetch_once(account, receiver)} message(s)")
+        except TokenUnavailable as exc:  # OAuth2: this account waits, the next goes on
+            print(f"{account.name}: failed: {exc}", file=sys.stderr)
+            failed += 1
         except TemporaryFailure as exc:
             print(f"maildesk fetch: storage unavailable, try again later: {exc}",
                   file=sys.stderr)

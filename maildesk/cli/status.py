@@ -12,6 +12,7 @@ from typing import Any
 
 from sqlalchemy import func, select
 
+from maildesk.auth.accounts import states
 from maildesk.cli.common import desk_from, print_json
 from maildesk.store.models import DaemonStatus, RawMessage
 from maildesk.types import RawState
@@ -44,7 +45,8 @@ def gather(desk) -> dict[str, Any]:  # type: ignore[no-untyped-def]
     return {"up": any(is_up(d, now) for d in daemons),
             "daemons": [_daemon(d, now) for d in daemons],
             "stored_by_source": by_source, "stored_by_state": by_state,
-            "quarantined": by_state.get(RawState.QUARANTINED, 0)}
+            "quarantined": by_state.get(RawState.QUARANTINED, 0),
+            "oauth": states(desk.config, now)}
 
 
 def _daemon(row: DaemonStatus, now: datetime) -> dict[str, Any]:
@@ -79,6 +81,17 @@ def _print(report: dict[str, Any]) -> None:
     print(f"stored by source: {_pairs(report['stored_by_source'])}")
     print(f"stored by state: {_pairs(report['stored_by_state'])}")
     print(f"quarantine: {report['quarantined']}")
+    _print_oauth(report["oauth"])
+
+
+def _print_oauth(accounts: list[dict[str, Any]]) -> None:
+    """One line per OAuth2 account; a revoked login stays here until `auth login`."""
+    for a in accounts:
+        until = f"valid until {a['valid_until']:%Y-%m-%d %H:%M:%S}" if a["valid"] else "expired"
+        state = "LOGIN NEEDED: run `maildesk auth login " + a["name"] + "`" \
+            if a["needs_login"] else until
+        error = f"; last error: {a['last_error']}" if a["last_error"] else ""
+        print(f"oauth2 {a['name']} ({a['provider']}): {state}{error}")
 
 
 def _pairs(counts: dict[str, int]) -> str:

@@ -298,13 +298,14 @@ def load_config(path: Path, *, check_secret: bool = True) -> Config:
     def reader(section: str) -> Reader:
         return Reader(path, locate, section, data.get(section, {}), problems)
 
+    storage = _storage(reader("storage"), base)
     config = Config(path=path.resolve(), desk=_desk(reader("desk"), base),
-                    database=_database(reader("database"), base),
-                    storage=_storage(reader("storage"), base),
+                    database=_database(reader("database"), base), storage=storage,
                     threading=_threading(reader("threading")),
-                    loops=read_loops(reader("loops")), relay=read_relay(reader("relay"), base),
+                    loops=read_loops(reader("loops")), relay=read_relay(reader("relay"), base, storage.dir),
                     outbox=read_outbox(reader("outbox")), smtp=read_smtp(reader("smtp"), base),
-                    imap=read_imap(path, text, data.get("imap", []), base, problems),
+                    imap=read_imap(path, text, data.get("imap", []), base, problems,
+                                   storage.dir),
                     metrics=read_metrics(reader("metrics")), kb=_kb(reader("kb")),
                     web=read_web(reader("web")), sla=_sla(reader("sla")),
                     agents=_agents(reader("agents")), raw=data)

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from maildesk.config.oauth import OAUTH_KEYS, OAuth2Config, read_auth, read_oauth
 from maildesk.config.reader import (
     Locator,
     Reader,
@@ -52,6 +53,7 @@ class RelayConfig:
     password_file: Path | None = None  # never the password itself in maildesk.toml
     timeout: float = 60.0  # seconds per SMTP connection
     retry_for: int = 2 * 86400  # keep retrying a temporary failure this long, then give up
+    oauth: OAuth2Config | None = None  # auth = "oauth2": SASL XOAUTH2 instead of a password
 
     def password(self) -> str | None:
         """$MAILDESK_RELAY_PASSWORD, else the first line of password_file, else None."""
@@ -118,6 +120,7 @@ class ImapAccount:
     poll_interval: float = 60.0  # seconds between polls, and the longest IDLE round
     idle: bool = True  # use IDLE when the server offers it
     reconnect_max: float = 60.0  # the longest wait between reconnection attempts
+    oauth: OAuth2Config | None = None  # auth = "oauth2": XOAUTH2/OAUTHBEARER, no password
 
     def password(self) -> str:
         """$password_env if set, else the first line of password_file."""
@@ -164,10 +167,20 @@ def read_loops(r: Reader) -> LoopsConfig:
     )
 
 
-def read_relay(r: Reader, base: Path) -> RelayConfig:
+def token_file(storage: Path, account: str) -> Path:
+    """Where an OAuth2 account's tokens are kept: `relay`, or `imap-` and the account name."""
+    return storage / "oauth" / f"{account}.json"
+
+
+def read_relay(r: Reader, base: Path, storage: Path) -> RelayConfig:
     d = RelayConfig()
     r.unknown({"host", "port", "security", "username", "password", "password_file", "timeout",
-               "retry_for"})
+               "retry_for"} | OAUTH_KEYS)
+    oauth = None
+    if read_auth(r) == "oauth2":
+        oauth = read_oauth(r, base, token_file(storage, "relay"))
+        if not r.get("username", str, ""):
+            r.fail("username", "is required with auth = \"oauth2\" (the mailbox to send as)")
     if "password" in r.table:
         r.fail("password", f"put the password in password_file or ${ENV_RELAY_PASSWORD}, "
                            "not in maildesk.toml")
@@ -185,7 +198,7 @@ def read_relay(r: Reader, base: Path) -> RelayConfig:
         username=r.get("username", str, None),
         password_file=base / password_file if password_file else None,
         timeout=read_positive(r, "timeout", float, d.timeout),
-        retry_for=read_duration(r, "retry_for", d.retry_for),
+        retry_for=read_duration(r, "retry_for", d.retry_for), oauth=oauth,
     )
 
 
@@ -238,10 +251,10 @@ def _read_limit(r: Reader, key: str, default: int) -> int:
     return value
 
 
-def read_imap_account(r: Reader, base: Path) -> ImapAccount | None:
+def read_imap_account(r: Reader, base: Path, storage: Path) -> ImapAccount | None:
     r.unknown({"name", "host", "port", "security", "username", "password", "password_file",
                "password_env", "folder", "processed_folder", "poll_interval", "idle",
-               "reconnect_max"})
+               "reconnect_max"} | OAUTH_KEYS)
     if "password" in r.table:
         r.fail("password", "put the password in password_file (or name an environment "
                            "variable in password_env), not in maildesk.toml")
@@ -253,9 +266,11 @@ def read_imap_account(r: Reader, base: Path) -> ImapAccount | None:
     for key in missing:
         r.fail(key, "is required")
     password_file, password_env = r.get("password_file", str, None), r.get("password_env", str, None)
-    if not password_file and not password_env:
+    oauth2 = read_auth(r) == "oauth2"
+    if not password_file and not password_env and not oauth2:
         r.fail("password_file", "set password_file or password_env")
-    if missing:
+    oauth = read_oauth(r, base, token_file(storage, f"imap-{r.table.get('name', '')}")) if oauth2 else None
+    if missing or (oauth2 and oauth is None):
         return None
     return ImapAccount(
         name=r.table["name"], host=r.table["host"], username=r.table["username"],
@@ -265,11 +280,12 @@ def read_imap_account(r: Reader, base: Path) -> ImapAccount | None:
         processed_folder=r.get("processed_folder", str, None) or None,
         poll_interval=read_positive(r, "poll_interval", float, 60.0),
         idle=r.get("idle", bool, True), reconnect_max=read_positive(r, "reconnect_max", float, 60.0),
+        oauth=oauth,
     )
 
 
-def read_imap(path: Path, text: str, tables: Any, base: Path,
-          problems: list[Problem]) -> tuple[ImapAccount, ...]:
+def read_imap(path: Path, text: str, tables: Any, base: Path, problems: list[Problem],
+              storage: Path) -> tuple[ImapAccount, ...]:
     """[[imap]] tables; each is read with a locator starting at its own header."""
     if not isinstance(tables, list):
         problems.append(Problem(str(path), Locator(text).line("imap"), "imap",
@@ -278,7 +294,7 @@ def read_imap(path: Path, text: str, tables: Any, base: Path,
     accounts: list[ImapAccount] = []
     for index, table in enumerate(tables):
         r = Reader(path, NthTable(text, "imap", index), "imap", table, problems)
-        account = read_imap_account(r, base)
+        account = read_imap_account(r, base, storage)
         if account is not None:
             accounts.append(account)
     names = [a.name for a in accounts]

@@ -22,14 +22,18 @@ from enum import StrEnum
 from typing import Any
 
 from imapclient import IMAPClient
+from imapclient.exceptions import LoginError
 from sqlalchemy.orm import Session
 from tenacity import Retrying, retry_if_not_exception_type, wait_exponential, wait_random
 
+from maildesk.auth import sasl
+from maildesk.auth.tokens import AccessTokens
 from maildesk.config.model import ImapAccount
+from maildesk.errors import ReauthorizationNeeded
 from maildesk.intake.receiver import Receiver
 from maildesk.runtime.desk import Desk
 from maildesk.store.db import transaction
-from maildesk.store.models import ImapState
+from maildesk.store.models import ImapState, utcnow
 from maildesk.types import RawMail, Source
 
 log = logging.getLogger(__name__)
@@ -39,6 +43,8 @@ FETCH_BATCH = 20  # messages per FETCH: bounds memory with large mail
 SOCKET_TIMEOUT = 60.0
 IDLE_MAX = 29 * 60  # RFC 2177: re-issue IDLE at least every 29 minutes
 IDLE_TICK = 1.0  # how often an IDLE wait looks at the stop flag
+MIN_SESSION = 1.0  # an OAuth2 session lasts at least this long
+REFRESH_RETRY = 30.0  # after a failed refresh, keep the session this long before retrying
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,8 +129,55 @@ def connect(account: ImapAccount) -> IMAPClient:
                         ssl_context=ssl.create_default_context(), timeout=SOCKET_TIMEOUT)
     if account.security == "starttls":
         client.starttls(ssl.create_default_context())
-    client.login(account.username, account.password())
+    login(client, account)
     return client
+
+
+def login(client: IMAPClient, account: ImapAccount) -> None:
+    """Password LOGIN, or SASL XOAUTH2/OAUTHBEARER with the account's access token.
+
+    A refused token is refreshed and tried once more: it may have been revoked, or the
+    server's clock may run ahead of ours.
+    """
+    if account.oauth is None:
+        client.login(account.username, account.password())
+        return
+    tokens = AccessTokens(account.name, account.oauth)
+    mechanism = sasl.choose(client.capabilities(), account.oauth.sasl)
+    try:
+        _oauth_login(client, mechanism, account.username, tokens.get())
+    except LoginError as exc:
+        log.info("imap %s: %s refused (%s); refreshing the token", account.name,
+                 mechanism, exc)
+        _oauth_login(client, mechanism, account.username, tokens.get(force=True))
+
+
+def _oauth_login(client: IMAPClient, mechanism: sasl.Mechanism, user: str, token: str) -> None:
+    if mechanism is sasl.Mechanism.OAUTHBEARER:
+        client.oauthbearer_login(user, token)
+    else:
+        client.oauth2_login(user, token)
+
+
+def session_deadline(account: ImapAccount) -> float | None:
+    """time.monotonic() at which an OAuth2 session should log in again with a fresh
+    token (servers such as Exchange Online drop sessions whose token expired)."""
+    if account.oauth is None:
+        return None
+    ends = AccessTokens(account.name, account.oauth).session_ends()
+    if ends is None:
+        return None
+    return time.monotonic() + session_length((ends - utcnow()).total_seconds(),
+                                             account.poll_interval)
+
+
+def session_length(until_refresh: float, poll_interval: float) -> float:
+    """Seconds an OAuth2 session may last. A refresh moment already past means the
+    refresh failed and the old token is still in use: keep the session a while instead
+    of logging in again (and asking the identity provider) every second."""
+    if until_refresh <= 0:
+        return min(REFRESH_RETRY, poll_interval)
+    return max(until_refresh, MIN_SESSION)
 
 
 class Mailbox:
@@ -187,14 +240,17 @@ class Mailbox:
         else:
             self.client.add_flags([uid], [PROCESSED_FLAG])
 
-    def wait(self, stop: threading.Event) -> None:
-        """Until new mail may be there: IDLE when allowed and offered, else sleep."""
+    def wait(self, stop: threading.Event, until: float | None = None) -> None:
+        """Until new mail may be there (or `until`, a monotonic time): IDLE when allowed
+        and offered, else sleep."""
+        longest = min(self.account.poll_interval, IDLE_MAX,
+                      until - time.monotonic() if until is not None else IDLE_MAX)
         if not (self.account.idle and self.client.has_capability("IDLE")):
-            stop.wait(self.account.poll_interval)
+            stop.wait(max(longest, 0))
             return
         if is_new_mail(self.client.noop()[1]):  # arrived after the last SEARCH
             return
-        deadline = time.monotonic() + min(self.account.poll_interval, IDLE_MAX)
+        deadline = time.monotonic() + longest
         self.client.idle()
         try:
             while not stop.is_set() and time.monotonic() < deadline:
@@ -242,6 +298,8 @@ class Poller:
 
     def _log_retry(self, state: Any) -> None:
         exc = state.outcome.exception() if state.outcome else None
+        if isinstance(exc, ReauthorizationNeeded):
+            return  # logged once by the refresher, shown by `maildesk status`
         log.warning("imap %s: %s; retrying in %.1fs", self.account.name,
                     f"{exc.__class__.__name__}: {exc}",
                     state.next_action.sleep if state.next_action else 0)
@@ -251,11 +309,12 @@ class Poller:
         mailbox, synced = Mailbox(self.account, connect(self.account), self.receiver), False
         log.info("imap %s: connected to %s:%d", self.account.name, self.account.host,
                  self.account.port)
+        until = session_deadline(self.account)
         try:
-            while not stop.is_set():
+            while not stop.is_set() and (until is None or time.monotonic() < until):
                 mailbox.sync()
                 synced = True
-                mailbox.wait(stop)
+                mailbox.wait(stop, until)
         except Exception as exc:
             if synced:
                 log.warning("imap %s: connection lost: %s", self.account.name, exc)

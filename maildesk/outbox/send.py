@@ -34,7 +34,9 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt, wait_exponential
 
+from maildesk.auth.tokens import AccessTokens
 from maildesk.config.model import OutboxConfig, RelayConfig
+from maildesk.errors import TemporaryFailure, TokenUnavailable
 from maildesk.store.models import Event, Outbox
 from maildesk.types import OutboxState
 
@@ -114,7 +116,13 @@ def _temporary(exc: BaseException) -> bool:
         return True
     if isinstance(exc, aiosmtplib.SMTPResponseException):
         return exc.code < 500
-    return isinstance(exc, (aiosmtplib.SMTPException, OSError, asyncio.TimeoutError))
+    return isinstance(exc, (aiosmtplib.SMTPException, OSError, asyncio.TimeoutError,
+                            TemporaryFailure))  # TemporaryFailure: no OAuth2 token yet
+
+
+def _burst_worthy(exc: BaseException) -> bool:
+    """A missing OAuth2 token will not come back within seconds: leave it to backoff."""
+    return _temporary(exc) and not isinstance(exc, TokenUnavailable)
 
 
 def _describe(exc: BaseException) -> tuple[int | None, str]:
@@ -128,6 +136,8 @@ def _describe(exc: BaseException) -> tuple[int | None, str]:
 
 
 async def _send_once(item: Sendable, relay: RelayConfig) -> dict[str, SMTPResponse]:
+    if relay.oauth is not None:
+        return await _send_oauth2(item, relay)
     password = relay.password() if relay.username else None
     errors: dict[str, SMTPResponse]
     errors, _ = await aiosmtplib.send(
@@ -138,13 +148,40 @@ async def _send_once(item: Sendable, relay: RelayConfig) -> dict[str, SMTPRespon
     return errors
 
 
+async def _send_oauth2(item: Sendable, relay: RelayConfig) -> dict[str, SMTPResponse]:
+    """AUTH XOAUTH2 with the relay account's token; a refused token (535) is refreshed
+    and tried once more before the refusal counts as a failed try. The refusal comes
+    before MAIL FROM, so the mail cannot have gone out on the first connection."""
+    assert relay.oauth is not None
+    tokens = AccessTokens("relay", relay.oauth)
+    try:
+        return await _send_with_token(item, relay, tokens, force=False)
+    except aiosmtplib.SMTPAuthenticationError as exc:
+        log.info("relay: XOAUTH2 refused (%s %s); refreshing the token", exc.code, exc.message)
+        return await _send_with_token(item, relay, tokens, force=True)
+
+
+async def _send_with_token(item: Sendable, relay: RelayConfig, tokens: AccessTokens,
+                           force: bool) -> dict[str, SMTPResponse]:
+    async def token() -> str:
+        return await asyncio.to_thread(tokens.get, force=force)
+
+    errors: dict[str, SMTPResponse]
+    errors, _ = await aiosmtplib.send(
+        item.data, sender=item.sender, recipients=list(item.recipients),
+        hostname=relay.host, port=relay.port, username=relay.username,
+        oauth_token_generator=token, use_tls=relay.security == "tls",
+        start_tls=relay.security == "starttls", timeout=relay.timeout)
+    return errors
+
+
 async def deliver(item: Sendable, relay: RelayConfig,
                   outbox: OutboxConfig = DEFAULT_OUTBOX) -> Delivery:
     """Hand one message to the relay, with a short burst of retries for 4xx and I/O errors."""
     retrying = AsyncRetrying(
         stop=stop_after_attempt(outbox.burst_attempts),
         wait=wait_exponential(multiplier=outbox.burst_wait, max=max(outbox.burst_wait, 30)),
-        retry=retry_if_exception(_temporary), reraise=True)
+        retry=retry_if_exception(_burst_worthy), reraise=True)
     try:
         errors: dict[str, SMTPResponse] = await retrying(_send_once, item, relay)
     except Exception as exc:  # every failure is translated into an outcome here, once

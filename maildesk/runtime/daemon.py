@@ -23,6 +23,7 @@ from pathlib import Path
 
 import sdnotify
 
+from maildesk.auth.accounts import states as oauth_states
 from maildesk.config.model import Config, ImapAccount, load_config
 from maildesk.errors import ConfigError, Problem, TemporaryFailure
 from maildesk.intake import imap, smtp
@@ -130,6 +131,7 @@ class Daemon:
         self.background = list(WORKERS if workers is None else workers)
         self.heartbeat_every = heartbeat_every
         self.metrics = Metrics()
+        self.metrics.watch_oauth(lambda now: oauth_states(self.holder.current.config, now))
         self.receiver = Receiver(holder, self.metrics)
         self.stop = asyncio.Event()
         self.listeners: list[smtp.Listener] = []

@@ -9,9 +9,12 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
 from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, start_http_server
+from prometheus_client.core import GaugeMetricFamily, Metric
 
 from maildesk.config.model import MetricsConfig
 from maildesk.config.reader import split_listen
@@ -67,6 +70,11 @@ class Metrics:
             _bump(self._stats["errors"], source)
             self._stats["last_error"] = f"{source}: {message}"[:2000]
 
+    def watch_oauth(self, states: Callable[[datetime], list[dict[str, Any]]]) -> None:
+        """Export the OAuth2 accounts' token state, read from the token files at each
+        scrape (the refresher may run in another thread or process)."""
+        self.registry.register(_TokenCollector(states))
+
     def snapshot(self) -> dict[str, Any]:
         with self._lock:
             return {k: dict(v) if isinstance(v, dict) else v for k, v in self._stats.items()}
@@ -79,6 +87,36 @@ class Metrics:
         server, _thread = start_http_server(port, addr=host, registry=self.registry)
         log.info("metrics on http://%s:%s/metrics", host, server.server_port)
         return server
+
+
+class _TokenCollector:
+    """Gauges per OAuth2 account: login needed, token valid, expiry, failures."""
+
+    def __init__(self, states: Callable[[datetime], list[dict[str, Any]]]) -> None:
+        self.states = states
+
+    def collect(self) -> Iterator[Metric]:
+        now = datetime.now(UTC)
+        families = {
+            "needs_login": GaugeMetricFamily(
+                "maildesk_oauth_login_needed", "1 when only `maildesk auth login` can help "
+                "(refresh token revoked or expired)", labels=["account"]),
+            "valid": GaugeMetricFamily("maildesk_oauth_token_valid",
+                                       "1 while the access token is valid", labels=["account"]),
+            "valid_until": GaugeMetricFamily("maildesk_oauth_token_expiry_seconds",
+                                             "Unix time the access token expires",
+                                             labels=["account"]),
+            "failures": GaugeMetricFamily("maildesk_oauth_refresh_failures",
+                                          "Token refresh failures since the last success",
+                                          labels=["account"]),
+        }
+        for state in self.states(now):
+            for key, family in families.items():
+                value = state.get(key)
+                if isinstance(value, datetime):
+                    value = value.timestamp()
+                family.add_metric([state["name"]], float(value or 0))
+        yield from families.values()
 
 
 class _Noop:

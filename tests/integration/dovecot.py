@@ -66,6 +66,22 @@ service stats {{
 """
 
 
+OAUTH2 = """\
+passdb {{
+  driver = oauth2
+  mechanisms = xoauth2 oauthbearer
+  args = {root}/dovecot-oauth2.conf.ext
+}}
+"""
+OAUTH2_ARGS = """\
+introspection_mode = post
+introspection_url = {url}
+username_attribute = username
+active_attribute = active
+active_value = true
+"""
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -97,6 +113,7 @@ class Dovecot:
     root: Path
     port: int = field(default_factory=free_port)
     process: subprocess.Popen[bytes] | None = None
+    introspection_url: str | None = None  # set: XOAUTH2/OAUTHBEARER checked there too
 
     @property
     def conf(self) -> Path:
@@ -110,8 +127,18 @@ class Dovecot:
             os.chown(self.root / sub, uid, gid) if os.geteuid() == 0 else None
         self.root.chmod(0o755)
         (self.root / "passwd").write_text(f"{USER}:{{PLAIN}}{PASSWORD}::::::\n")
-        self.conf.write_text(CONF.format(root=self.root, port=self.port, internal=internal,
-                                         login=login, uid=uid, gid=gid))
+        conf = CONF.format(root=self.root, port=self.port, internal=internal,
+                           login=login, uid=uid, gid=gid)
+        if self.introspection_url:
+            conf = conf.replace("auth_mechanisms = plain login",
+                                "auth_mechanisms = plain login xoauth2 oauthbearer\n"
+                                "auth_failure_delay = 0")
+            conf = conf.replace("passdb {\n  driver = passwd-file",
+                                "passdb {\n  mechanisms = plain login\n  driver = passwd-file")
+            conf += OAUTH2.format(root=self.root)
+            (self.root / "dovecot-oauth2.conf.ext").write_text(
+                OAUTH2_ARGS.format(url=self.introspection_url))
+        self.conf.write_text(conf)
 
     def start(self, timeout: float = 10.0) -> None:
         self.process = subprocess.Popen([DOVECOT, "-F", "-c", str(self.conf)],
@@ -145,10 +172,11 @@ class Dovecot:
         return path.read_text(errors="replace")[-4000:] if path.exists() else ""
 
 
-def start_dovecot() -> Dovecot:
-    """A running Dovecot in a fresh temp dir that /tmp users other than root can enter."""
+def start_dovecot(introspection_url: str | None = None) -> Dovecot:
+    """A running Dovecot in a fresh temp dir that /tmp users other than root can enter;
+    with an introspection URL it also takes OAuth2 tokens (an oauth2 passdb)."""
     root = Path(tempfile.mkdtemp(prefix="maildesk-dovecot-"))
-    server = Dovecot(root)
+    server = Dovecot(root, introspection_url=introspection_url)
     server.write_config()
     server.start()
     return server
