@@ -25,7 +25,7 @@ COMMANDS = {
     "init": "init", "check": "check", "db": "db", "ingest": "ingest", "run": "run",
     "fetch": "fetch", "status": "status", "tickets": "tickets", "outbox": "outbox",
     "quarantine": "quarantine", "rules": "rules", "import": "importing", "kb": "kb",
-    "report": "report", "tick": "tick",
+    "report": "report", "tick": "tick", "strip": "strip",
 }
 
 

@@ -1,11 +1,11 @@
-"""strip_reply on what real clients write, and the post-processing step it needs."""
+"""strip_reply on what real clients write; inline forwards."""
 
 from __future__ import annotations
 
 import pytest
 
 from maildesk.mail.parse import parse
-from maildesk.mail.quotes import cut_history, split_forward, strip_reply
+from maildesk.mail.quotes import split_forward, strip_reply
 from tests.conftest import eml
 
 CASES = {
@@ -46,16 +46,6 @@ def test_strip_reply(name: str) -> None:
 
 def test_empty() -> None:
     assert strip_reply("") == "" and strip_reply("  \n") == ""
-
-
-@pytest.mark.parametrize("text", [CASES["gmail es"][0], CASES["outlook es"][0],
-                                  CASES["mensaje original"][0]])
-def test_post_processing_is_needed_for_spanish(text: str) -> None:
-    """The library alone keeps these headers; cut_history is what removes them."""
-    from mailparser_reply.parser import EmailMessage
-
-    alone = EmailMessage(text=text, languages=["es", "en"], keep_hyphen_lists=True).read()
-    assert alone.replies[0].body != cut_history(alone.replies[0].body)
 
 
 def test_corpus_spanish_gmail_reply() -> None:
