@@ -27,6 +27,7 @@ WROTE_TAIL = re.compile(rf"^{_Q}\s*(?=.*{_MOMENT}).{{3,}}\b(?:{_VERB})(?!\w)\s*:
 # Gmail's old form "2014-10-17 11:28 GMT+03:00 Maria Perez <m@x.com>:", and the verbless
 # forms some localised clients write ("пн, 4 мар. 2024 г. в 10:00, Мария <m@x.com>:").
 DATE_FIRST = re.compile(rf"^{_Q}\s*(?=.*\d{{1,2}}:\d{{2}}).*<[^<>@\s]+@[^<>\s]+>\s*:\s*$")
+GMAIL_DATED = re.compile(rf"^{_Q}\s*\d{{4}}-\d{{2}}-\d{{2}}\s+\d{{1,2}}:\d{{2}}\b.*<[^<>\s]+@[^<>\s]+>\s*:\s*$")
 # The same header written at the end of the author's last line ("… Thanks. On Mon, … wrote:").
 WROTE_INLINE = re.compile(rf"(?<=[.!?)])\s+((?:On|El|Em|Le|Am|Op|Den)\s(?=.*{_MOMENT}).*"
                           rf"\b(?:{_VERB})(?!\w).*:)\s*$", re.IGNORECASE)

@@ -74,9 +74,10 @@ def _mark_at(lines: list[str], index: int) -> tuple[Kind, int, tuple[str, ...]] 
     if _header_block_at(lines, index):
         return Kind.HISTORY, rest, ()
     length = attribution_length(lines, index)
-    if length:
-        return (Kind.ATTRIBUTION if _quote_follows(lines, index + length) else Kind.HISTORY,
-                length if _quote_follows(lines, index + length) else rest, ())
+    if length and _quote_follows(lines, index + length):
+        return Kind.ATTRIBUTION, length, ()
+    if length and _explicit(lines[index:index + length]):
+        return Kind.HISTORY, rest, ()  # "On … wrote:" above history its client did not quote
     inline = marks.WROTE_INLINE.search(line)
     if inline and _quote_follows(lines, index + 1):
         lines[index] = inline.group(1)
@@ -116,6 +117,13 @@ def attribution_length(lines: list[str], index: int) -> int:
         if length == 1 and marks.WROTE_TAIL.match(joined) and not _SENTENCE.search(joined):
             return length
     return 0
+
+
+def _explicit(window: list[str]) -> bool:
+    """Only the unmistakable forms may cut unquoted text: an "On … wrote:" with its opening
+    word, or Gmail's dated "2014-10-17 11:28 GMT+03:00 Name <address>:"."""
+    joined = " ".join(line.strip() for line in window)
+    return bool(marks.WROTE.match(joined) or marks.GMAIL_DATED.match(joined))
 
 
 def _header_block_at(lines: list[str], index: int) -> bool:

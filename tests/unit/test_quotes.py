@@ -65,3 +65,23 @@ def test_split_forward_finds_original_sender(name: str, sender: str) -> None:
 
 def test_split_forward_none_for_plain_mail() -> None:
     assert split_forward("Hello,\nno forward here.\n") is None
+
+
+@pytest.mark.parametrize("text", [
+    "Meeting moved to 10:30 with Maria <maria@x.example>:\n- agenda first\n- then budget\n",
+    "Ana <ana@x.example> skrev 10:00:\nnothing here is quoted, it is my own note.\n",
+    "On Monday I wrote:\nthe fix works.\n",
+    "From: the supplier we got ZIP files.\nTo: the team they are blocked.\n",
+])
+def test_text_that_only_looks_like_a_header_is_kept(text: str) -> None:
+    assert strip_reply(text) == text.strip()
+
+
+def test_attribution_without_a_quote_below_cuts_only_when_explicit() -> None:
+    text = "Done.\n\nOn Mon, 4 Mar 2024 at 10:00, Maria <m@x.com> wrote:\nold text unquoted\n"
+    assert strip_reply(text) == "Done."
+
+
+def test_signature_delimiter_with_a_long_block_below_is_text() -> None:
+    text = "Output:\n\n--\n" + "\n".join(f"line {n}" for n in range(15))
+    assert strip_reply(text) == text
