@@ -96,6 +96,7 @@ class NotifyAgentContext:
     queue: str = ""
     agent_name: str = ""
     attachments: tuple[str, ...] = ()
+    possible_duplicates: tuple[str, ...] = ()  # refs a weak match would not choose between
 
 
 @dataclass(frozen=True, slots=True)
