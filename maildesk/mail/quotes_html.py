@@ -19,7 +19,7 @@ import inscriptis
 import lxml.html
 from lxml.etree import ParserError
 
-from maildesk.mail.quote_marks import FROM_FIELD
+from maildesk.mail.quote_marks import BEGIN_FORWARD, FROM_FIELD, SEPARATOR
 
 BEGIN, END = "\u2063mdq+\u2063", "\u2063mdq-\u2063"  # invisible separators: never typed by hand
 _CONTAINED = ("//blockquote[@type='cite'] | //blockquote[contains(@class,'gmail_quote')]"
@@ -37,7 +37,7 @@ def quoted_text(html: str) -> str | None:
         root = lxml.html.fromstring(html)
     except (ParserError, ValueError):
         return None
-    contained = _outermost(root.xpath(_CONTAINED))
+    contained = _outermost([el for el in root.xpath(_CONTAINED) if not _forward_header(el)])
     to_the_end = [el for el in root.xpath(_TO_THE_END) if _outlook_header(el)]
     if not contained and not to_the_end:
         return None
@@ -58,6 +58,13 @@ def quoted_text(html: str) -> str | None:
 def _outermost(elements: list[lxml.html.HtmlElement]) -> list[lxml.html.HtmlElement]:
     chosen = set(elements)
     return [el for el in elements if not any(a in chosen for a in el.iterancestors())]
+
+
+def _forward_header(element: lxml.html.HtmlElement) -> bool:
+    """Gmail writes a forward's header where a reply's attribution goes; the forward is not
+    a quote to the segmenter but the rest of the mail, so it stays unmarked."""
+    first = next((text.strip() for text in element.itertext() if text.strip()), "")
+    return bool(SEPARATOR.match(first) or BEGIN_FORWARD.match(first))
 
 
 def _outlook_header(element: lxml.html.HtmlElement) -> bool:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from maildesk.mail.parse import parse
-from maildesk.mail.quotes import split_forward, strip_reply
+from maildesk.mail.quotes import author_text, split_forward, strip_reply
 from tests.conftest import eml
 
 CASES = {
@@ -85,3 +85,14 @@ def test_attribution_without_a_quote_below_cuts_only_when_explicit() -> None:
 def test_signature_delimiter_with_a_long_block_below_is_text() -> None:
     text = "Output:\n\n--\n" + "\n".join(f"line {n}" for n in range(15))
     assert strip_reply(text) == text
+
+
+def test_gmail_html_forward_keeps_the_comment_not_the_forward() -> None:
+    """Gmail puts a forward's header where a reply's attribution goes (gmail_attr)."""
+    mail = parse(eml("forwarded/01-inline-gmail.eml"))
+    assert author_text(mail) == "Hi,\n\nsee the complaint below from our customer."
+
+
+def test_html_without_quote_marks_falls_back_to_the_text_part() -> None:
+    mail = parse(eml("outlook/01-original.eml"))
+    assert author_text(mail) == strip_reply(mail.text)
