@@ -21,6 +21,9 @@ _MOMENT = r"(?:\d{1,2}[:.h]\d{2}|\d{4}|@)"  # a time, a year or an address: a re
 
 WROTE = re.compile(rf"^{_Q}\s*(?:{_INTRO})\b(?=.*{_MOMENT}).*\b(?:{_VERB})(?!\w).*:\s*$",
                    re.IGNORECASE)
+# Without a date: "On Mon, Ana wrote:"; counted only right above a ">" block.
+WROTE_LOOSE = re.compile(rf"^{_Q}\s*(?:{_INTRO})\b.{{1,150}}\b(?:{_VERB})(?!\w)[^.!?]*:\s*$",
+                         re.IGNORECASE)
 # "Maria <m@x.com> skrev:", "4 марта 2024 г., в 10:00, Мария <m@x> написал:"
 WROTE_TAIL = re.compile(rf"^{_Q}\s*(?=.*{_MOMENT}).{{3,}}\b(?:{_VERB})(?!\w)\s*:\s*$",
                         re.IGNORECASE)

@@ -76,6 +76,8 @@ def _mark_at(lines: list[str], index: int) -> tuple[Kind, int, tuple[str, ...]] 
     length = attribution_length(lines, index)
     if length and _quote_follows(lines, index + length):
         return Kind.ATTRIBUTION, length, ()
+    if marks.WROTE_LOOSE.match(line) and _quote_follows(lines, index + 1):
+        return Kind.ATTRIBUTION, 1, ()
     if length and _explicit(lines[index:index + length]):
         return Kind.HISTORY, rest, ()  # "On … wrote:" above history its client did not quote
     inline = marks.WROTE_INLINE.search(line)

@@ -96,3 +96,9 @@ def test_gmail_html_forward_keeps_the_comment_not_the_forward() -> None:
 def test_html_without_quote_marks_falls_back_to_the_text_part() -> None:
     mail = parse(eml("outlook/01-original.eml"))
     assert author_text(mail) == strip_reply(mail.text)
+
+
+def test_attribution_without_a_date_counts_only_above_a_quote() -> None:
+    assert strip_reply("Restart it.\n\nOn Mon, Ana wrote:\n> It broke\n") == "Restart it."
+    assert strip_reply("On Mon, Ana wrote:\nthe fix works.\n") == (
+        "On Mon, Ana wrote:\nthe fix works.")
