@@ -175,6 +175,10 @@ class ThreadMatch:
     related_ticket_id: int | None = None  # a closed ticket or possible duplicate to link
     reopen: bool = False
     note: str = ""
+    # What matched, in words an admin can check: the Message-ID, tag, token or subject.
+    evidence: str = ""
+    # Tickets a weak match could not choose between: the new ticket is linked to them.
+    candidates: tuple[int, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

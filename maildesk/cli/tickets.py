@@ -119,6 +119,8 @@ def print_human(view: dict) -> None:  # type: ignore[type-arg]
         weak = " (weak)" if message["weak_match"] else ""
         print(f"\n--- {message['date']}  {message['direction']}/{message['kind']}  "
               f"{message['from']}  threaded by {message['threaded_by']}{weak}{flag}")
+        if message.get("evidence"):
+            print(f"    evidence: {message['evidence']}")
         print(message["text"].strip()[:2000])
         for att in message["attachments"]:
             print(f"  [attachment] {att['filename']} ({att['content_type']}, {att['size']} B)")

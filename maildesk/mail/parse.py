@@ -49,7 +49,14 @@ MAX_DEPTH = 8  # forwarded-in-forwarded levels parsed before they become plain a
 URL_SCHEMES = nh3.ALLOWED_URL_SCHEMES | {"cid"}  # keep inline images (RFC 2392)
 # dir and lang on any tag: Gmail's <div dir="ltr"> and right-to-left text must survive.
 HTML_ATTRIBUTES = {tag: set(names) for tag, names in nh3.ALLOWED_ATTRIBUTES.items()} | {
-    "*": {"dir", "lang"}}
+    "*": {"dir", "lang"}, "div": {"style"}}
+# The marks by which clients tell quoted history apart (read by mail/quotes_html.py): only
+# these class names, ids and values survive, and of a style only its top border (Outlook).
+QUOTE_CLASSES = {"div": {"gmail_quote", "gmail_quote_container", "gmail_attr", "gmail_signature",
+                         "moz-cite-prefix", "moz-signature", "yahoo_quoted"},
+                 "blockquote": {"gmail_quote"}}
+QUOTE_VALUES = {"blockquote": {"type": {"cite"}},
+                "div": {"id": {"divRplyFwdMsg", "appendonsend", "Signature"}}}
 ADDRESS = re.compile(r"[\w.!#$%&'*+/=?^`{|}~-]+@[\w-]+(?:\.[\w-]+)+")
 SKIPPED_TYPES = STATUS_TYPES + HEADERS_TYPES
 
@@ -144,7 +151,9 @@ def _clean_html(html: str | None) -> str | None:
     """Sanitised HTML, safe to show to an agent; None when the mail had no HTML part."""
     if html is None:
         return None
-    return nh3.clean(html, attributes=HTML_ATTRIBUTES, url_schemes=URL_SCHEMES).strip()
+    return nh3.clean(html, attributes=HTML_ATTRIBUTES, url_schemes=URL_SCHEMES,
+                     allowed_classes=QUOTE_CLASSES, tag_attribute_values=QUOTE_VALUES,
+                     filter_style_properties={"border-top"}).strip()
 
 
 def _text(body: _Body, html: str | None) -> str:

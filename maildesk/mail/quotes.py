@@ -1,13 +1,12 @@
-"""Pure: the new part of a reply, without quoted history and signatures; inline forwards.
+"""Pure: the author's new words in a mail, without quoted history or signature; inline forwards.
 
-`strip_reply` wraps mail-parser-reply (EmailMessage with `keep_hyphen_lists`, so an
-agent's "- step one" list is not taken for a signature) and adds a thin post-processing
-step for what that library misses in Spanish and Outlook mail (tested in
-tests/unit/test_quotes.py):
-- "El lun, 4 mar 2024 a las 10:00, María <m@x> escribió:" (the library's pattern wants
-  two spaces before "escribió:"), also when a client wraps it over two lines;
-- Outlook's "De: / Enviado el: / Para: / Asunto:" block ("Enviado el:" is not known);
-- "-----Mensaje original-----".
+The first rule is never to lose the author's words: a wrong cut is worse than a leaked
+quote. So the desk cuts only where a client marked a quote (see maildesk/mail/segments.py
+and quote_marks.py), keeps text written below a quote (bottom-posting), keeps the quoted
+lines an author answered in between (interleaved replies), and trims a signature only at
+the very end (maildesk/mail/signature.py). Where the mail has HTML with a known quote
+structure (Gmail, Outlook, Apple Mail, Thunderbird, Yahoo), that structure decides what is
+quoted (maildesk/mail/quotes_html.py).
 
 `split_forward` finds an inline forward ("---------- Forwarded message ---------",
 "-------- Mensaje reenviado --------", or an Outlook From:/Sent: block) and returns who
@@ -16,56 +15,104 @@ originally wrote it, so an agent's forward can open a ticket for that person.
 
 from __future__ import annotations
 
-import re
-from collections.abc import Sequence
 from dataclasses import dataclass
 from email.utils import parseaddr
 
-from mailparser_reply.parser import EmailMessage
-
-from maildesk.types import Address
-
-_QUOTE = r"(?:>\s?)*"
-_WROTE = re.compile(rf"^{_QUOTE}(?:El|On)\s.+\s(?:escribi[oó]|wrote)\s*:\s*$", re.IGNORECASE)
-_WROTE_START = re.compile(rf"^{_QUOTE}(?:El|On)\s.+", re.IGNORECASE)
-_WROTE_END = re.compile(r".*\s(?:escribi[oó]|wrote)\s*:\s*$", re.IGNORECASE)
-_ORIGINAL = re.compile(rf"^{_QUOTE}-{{2,}}\s*(?:Original Message|Mensaje original)\s*-{{2,}}\s*$",
-                       re.IGNORECASE)
-_FROM_LINE = re.compile(rf"^{_QUOTE}\*?(?:From|De)\s?\*?:\s*\S", re.IGNORECASE)
-_DATE_LINE = re.compile(rf"^{_QUOTE}\*?(?:Sent|Date|Enviado(?: el)?|Fecha)\s?\*?:\s*\S",
-                        re.IGNORECASE)
-_FORWARD = re.compile(r"^\s*-{3,}\s*(?:Forwarded message|Original Message|Mensaje reenviado|"
-                      r"Mensaje original|Message transféré)\s*-{3,}\s*$", re.IGNORECASE)
-_HEADER = re.compile(r"^\s*\*?(From|De|Sent|Date|Enviado(?: el)?|Fecha|To|Para|Subject|Asunto"
-                     r"|Cc)\s?\*?:\s*(.*)$", re.IGNORECASE)
+from maildesk.mail import quote_marks as marks
+from maildesk.mail.quotes_html import quoted_text
+from maildesk.mail.segments import Kind, Segment, segment
+from maildesk.mail.signature import trim_signature
+from maildesk.types import Address, ParsedMail
 
 
-def strip_reply(text: str, languages: Sequence[str] = ("en", "es")) -> str:
-    """The latest reply in `text`: no quoted history, no signature, no "Sent from my …"."""
+def author_text(mail: ParsedMail) -> str:
+    """The author's new words in `mail`: from its HTML structure when it has one."""
+    if mail.html:
+        marked = quoted_text(mail.html)
+        if marked is not None:
+            return strip_reply(marked)
+    return strip_reply(mail.text)
+
+
+def strip_reply(text: str) -> str:
+    """The author's new words in `text`: no quoted history, no trailing signature."""
     if not text.strip():
         return ""
-    message = EmailMessage(text=text, languages=list(languages), keep_hyphen_lists=True).read()
-    body = message.replies[0].body if message.replies else text
-    return cut_history(body).strip()
+    segments = _drop_trailing_history(segment(text))
+    authored = [s for s in segments if s.kind == Kind.AUTHOR and not s.blank]
+    if not authored:
+        return _forwarded_only(segment(text))
+    interleaved = _interleaved(segments)
+    lines: list[str] = []
+    for index, part in enumerate(segments):
+        if part.kind == Kind.AUTHOR:
+            lines.extend(part.lines)
+        elif part.kind == Kind.QUOTE and interleaved and _answered(segments, index):
+            lines.extend(_as_quote(part.lines))
+    return _tidy(trim_signature(lines))
 
 
-def cut_history(text: str) -> str:
-    """Everything before the first quote header the library did not recognise."""
-    lines = text.splitlines()
-    for index in range(len(lines)):
-        if _starts_history(lines, index):
-            return "\n".join(lines[:index]).rstrip()
-    return text
+def _drop_trailing_history(segments: list[Segment]) -> list[Segment]:
+    """Without what follows the author's last words: quotes, attributions, history."""
+    end = len(segments)
+    while end and (segments[end - 1].kind != Kind.AUTHOR or segments[end - 1].blank):
+        end -= 1
+    kept = segments[:end]
+    history = next((i for i, s in enumerate(kept) if s.kind in (Kind.HISTORY, Kind.FORWARD)),
+                   None)
+    return kept if history is None else kept[:history]
 
 
-def _starts_history(lines: list[str], index: int) -> bool:
-    line = lines[index]
-    if _WROTE.match(line) or _ORIGINAL.match(line):
-        return True
-    following = lines[index + 1:index + 4]
-    if _WROTE_START.match(line) and following and _WROTE_END.match(following[0]):
-        return True  # "El lun, 4 mar 2024, María <" wrapped before "escribió:"
-    return bool(_FROM_LINE.match(line) and any(_DATE_LINE.match(n) for n in following))
+def _interleaved(segments: list[Segment]) -> bool:
+    """True when the author wrote on both sides of a quote (not a plain bottom-post)."""
+    seen_author = seen_quote_after = False
+    for part in segments:
+        if part.kind == Kind.AUTHOR and not part.blank:
+            if seen_quote_after:
+                return True
+            seen_author = True
+        elif part.kind == Kind.QUOTE and seen_author:
+            seen_quote_after = True
+    quotes = [i for i, s in enumerate(segments) if s.kind == Kind.QUOTE]
+    return sum(1 for i in quotes if _answered(segments, i)) > 1
+
+
+def _answered(segments: list[Segment], index: int) -> bool:
+    """Whether the author wrote something right after the quote at `index`."""
+    for part in segments[index + 1:]:
+        if part.kind == Kind.AUTHOR and not part.blank:
+            return True
+        if part.kind == Kind.QUOTE:
+            return False
+    return False
+
+
+def _as_quote(lines: tuple[str, ...]) -> list[str]:
+    """The answered quote, one level deep, without its attribution line."""
+    text = [marks.unquote(line).strip() for line in lines]
+    kept = [line for line in text if not (marks.WROTE.match(line) or marks.DATE_FIRST.match(line)
+                                          or marks.WROTE_TAIL.match(line))]
+    while kept and not kept[0]:
+        kept.pop(0)
+    while kept and not kept[-1]:
+        kept.pop()
+    return [f"> {line}" if line else ">" for line in kept]
+
+
+def _forwarded_only(segments: list[Segment]) -> str:
+    """A forward with no comment: the forwarded text is what its sender sends the desk."""
+    forward = next((s for s in segments if s.kind == Kind.FORWARD), None)
+    if forward is None:
+        return ""
+    return _tidy(list(forward.lines))
+
+
+def _tidy(lines: list[str]) -> str:
+    while lines and not lines[-1].strip():
+        lines.pop()
+    while lines and (not lines[-1].strip() or marks.RULE.match(lines[-1])):
+        lines.pop()
+    return "\n".join(line.rstrip() for line in lines).strip("\n")
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,9 +129,12 @@ def split_forward(text: str) -> InlineForward | None:
     """The first inline forward in `text`, if it names its original sender."""
     lines = text.replace("\r\n", "\n").splitlines()
     for index, line in enumerate(lines):
-        start = index + 1 if _FORWARD.match(line) else index if _FROM_LINE.match(line) else None
+        marked = marks.SEPARATOR.match(line) or marks.BEGIN_FORWARD.match(line)
+        start = index + 1 if marked else index if marks.FROM_FIELD.match(line) else None
         if start is None:
             continue
+        while start < len(lines) and not lines[start].strip():
+            start += 1
         found = _forward_at(lines, index, start)
         if found is not None:
             return found
@@ -94,20 +144,27 @@ def split_forward(text: str) -> InlineForward | None:
 def _forward_at(lines: list[str], marker: int, start: int) -> InlineForward | None:
     headers: dict[str, str] = {}
     end = start
-    while end < len(lines) and (match := _HEADER.match(lines[end])):
-        headers[_canonical(match.group(1))] = match.group(2).strip()
+    while end < len(lines) and (match := marks.HEADER_FIELD.match(lines[end])):
+        headers.setdefault(_canonical(match.group(1)), match.group(2).strip())
         end += 1
     if "from" not in headers or len(headers) < 2:
         return None
-    name, email = parseaddr(headers["from"])
+    name, email = parseaddr(headers["from"].replace("[mailto:", "<").replace("]", ">"))
     if "@" not in email:
         return None
     return InlineForward(sender=Address(email.lower(), name), subject=headers.get("subject", ""),
                          text="\n".join(lines[end:]).strip(),
-                         comment="\n".join(lines[:marker]).strip())
+                         comment=strip_reply("\n".join(lines[:marker])))
+
+
+_CANONICAL = {
+    "from": ("from", "de", "von", "da", "van", "från", "fra", "od", "от", "mittente"),
+    "subject": ("subject", "asunto", "assunto", "objet", "betreff", "oggetto", "onderwerp",
+                "ämne", "emne", "temat", "тема"),
+    "to": ("to", "para", "à", "a", "an", "aan", "till", "til", "do", "кому", "destinatario"),
+}
 
 
 def _canonical(name: str) -> str:
     key = name.lower().split()[0]
-    return {"de": "from", "enviado": "date", "sent": "date", "fecha": "date", "para": "to",
-            "asunto": "subject"}.get(key, key)
+    return next((canon for canon, names in _CANONICAL.items() if key in names), "date")

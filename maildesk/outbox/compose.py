@@ -35,6 +35,7 @@ from zoneinfo import ZoneInfo
 from maildesk.config.model import DeskConfig
 from maildesk.mail import thread_index
 from maildesk.mail.addresses import normalise_address
+from maildesk.mail.subject import PREFIXES
 from maildesk.types import Address, Attachment, Outgoing
 
 if TYPE_CHECKING:
@@ -43,8 +44,6 @@ if TYPE_CHECKING:
 REFERENCES_KEEP = 10
 HEADER_TICKET = "X-Maildesk-Ticket"
 HEADER_KIND = "X-Maildesk-Kind"
-REPLY_PREFIX = re.compile(r"^(?:\s*(?:re|aw|sv|fw|fwd|rv|res|tr|wg)\s*(?:\[\d+\])?\s*:)+\s*",
-                          re.IGNORECASE)
 CONTROL = re.compile(r"[\x00-\x1f\x7f\u2028\u2029\x85]+")
 
 
@@ -87,7 +86,7 @@ def tag_subject(subject: str, ticket_ref: str) -> str:
     tag = f"[{ticket_ref}]"
     if tag.lower() in subject.lower():
         return subject
-    prefix = REPLY_PREFIX.match(subject)
+    prefix = PREFIXES.match(subject)
     head = prefix.group(0) if prefix else ""
     rest = subject[len(head):]
     return f"{head}{tag} {rest}".strip()
@@ -95,7 +94,7 @@ def tag_subject(subject: str, ticket_ref: str) -> str:
 
 def thread_topic(subject: str, ticket_ref: str) -> str:
     """The subject without reply prefixes and without the tag, as Outlook expects."""
-    topic = REPLY_PREFIX.sub("", one_line(subject))
+    topic = PREFIXES.sub("", one_line(subject))
     return " ".join(topic.replace(f"[{ticket_ref}]", " ").split())
 
 

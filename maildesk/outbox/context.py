@@ -99,6 +99,7 @@ class NotifyAgentContext:
     attachments: tuple[str, ...] = ()
     author: str = ""  # who wrote this mail, when not the ticket's customer: "Eve <eve@…>"
     outsider: bool = False  # the author is no party to the ticket and joined by headers
+    possible_duplicates: tuple[str, ...] = ()  # refs a weak match would not choose between
 
 
 @dataclass(frozen=True, slots=True)

@@ -125,6 +125,9 @@ def ticket_view(session: Session, ticket: Ticket | None,
                       closed_at=ticket.closed_at, last_activity_at=ticket.last_activity_at)
 
 
+SUBJECT_CANDIDATES = 5  # enough to show an agent the choice a weak match refused
+
+
 def make_lookups(session: Session, agents: Iterable[str] = ()) -> Lookups:
     """Bind the threader's lookups to a session."""
     agents = tuple(agents)
@@ -148,14 +151,15 @@ def make_lookups(session: Session, agents: Iterable[str] = ()) -> Lookups:
         return ticket_view(session, session.get(Ticket, ticket_id), agents)
 
     def recent_by_subject(normalized: str, sender: str, org: str | None,
-                          since: datetime) -> TicketView | None:
+                          since: datetime) -> list[TicketView]:
         who = Contact.email == sender
         if org is not None:
             who = who | (Ticket.organisation == org)
-        ticket = session.execute(
+        rows = session.execute(
             select(Ticket).join(Contact, Contact.id == Ticket.customer_id)
             .where(Ticket.normalized_subject == normalized, Ticket.last_activity_at >= since, who)
-            .order_by(Ticket.last_activity_at.desc()).limit(1)).scalar_one_or_none()
-        return ticket_view(session, ticket, agents)
+            .order_by(Ticket.last_activity_at.desc(), Ticket.id.desc())
+            .limit(SUBJECT_CANDIDATES)).scalars().all()
+        return [view for view in (ticket_view(session, t, agents) for t in rows) if view]
 
     return Lookups(by_message_ids, by_thread_index, by_ref, by_id, recent_by_subject)

@@ -6,28 +6,28 @@ The order follows what works with real clients:
 2. the [MD-1042] tag in the subject, trusted only from a party to the ticket;
 3. a ticket token in a recipient address (support+MD-1042@...), same trust rule;
 4. a weak match: a reply-prefixed subject equal, normalised, to a recently active ticket of
-   the same customer or organisation (never across organisations, never public domains);
+   the same customer or organisation (never across organisations, never public domains).
+   A forward ("Fwd:", "RV:", "WG:" …) is a new conversation and never matches weakly; when
+   several tickets fit, the desk does not guess: it opens a new ticket linked to them;
 5. otherwise a new ticket.
 A closed ticket is reopened within a grace period; after it a new, linked ticket opens.
+Every match carries its evidence (which Message-ID, tag, token or subject matched), kept
+on the ticket's "threaded" event for `maildesk tickets show`.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from maildesk.mail.addresses import base_address, desk_detail
+from maildesk.mail.subject import Prefix, prefix_kind, strip_prefixes
 from maildesk.text import fold
 from maildesk.types import ParsedMail, ThreadMatch, ThreadMethod, TicketStatus
 
-# Reply and forward prefixes as clients write them, in English, Spanish, Portuguese,
-# German, French, Italian, Dutch, Nordic and Outlook's localised forms.
-_PREFIX = (r"re|aw|rv|res|sv|vs|antw|ant|odp|r|ref|fw|fwd|tr|enc|wg|rif|i|fs|vb|doorst"
-           r"|reenviar|reenviado|fwd?")
-REPLY_PREFIX = re.compile(rf"^\s*(?:(?:{_PREFIX})\s*(?:\[\d+\]|\(\d+\))?\s*[:：]\s*)+",
-                          re.IGNORECASE)
+__all__ = ["strip_prefixes"]  # the one prefix table lives in maildesk/mail/subject.py
 _WS = re.compile(r"\s+")
 
 
@@ -53,7 +53,8 @@ class Lookups:
     by_thread_index: Callable[[str], int | None]
     by_ref: Callable[[str], TicketView | None]
     by_id: Callable[[int], TicketView | None]
-    recent_by_subject: Callable[[str, str, str | None, datetime], TicketView | None]
+    # Every recently active ticket with this normalised subject, newest first.
+    recent_by_subject: Callable[[str, str, str | None, datetime], Sequence[TicketView]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,13 +65,6 @@ class Policy:
     subject_match_days: int = 14
     reopen_days: int = 14
     public_domains: frozenset[str] = frozenset()
-
-
-def strip_prefixes(subject: str) -> tuple[str, bool]:
-    """Remove leading Re:/AW:/RV:/Fwd:... (repeated); say whether any was there."""
-    subject = subject or ""
-    match = REPLY_PREFIX.match(subject)
-    return (subject[match.end():], True) if match else (subject, False)
 
 
 def normalize_subject(subject: str, prefix: str = "MD") -> str:
@@ -113,18 +107,27 @@ def candidate_ids(mail: ParsedMail) -> list[str]:
     return list(seen)
 
 
-def _by_headers(mail: ParsedMail, lookups: Lookups) -> int | None:
+def _by_headers(mail: ParsedMail, lookups: Lookups) -> ThreadMatch | None:
     ids = candidate_ids(mail)
     if not ids:
         return None
     known = lookups.by_message_ids(ids)
-    return next((known[mid] for mid in ids if mid in known), None)
+    mid = next((mid for mid in ids if mid in known), None)
+    if mid is None:
+        return None
+    header = "In-Reply-To" if mid in mail.in_reply_to else "References"
+    return ThreadMatch(known[mid], ThreadMethod.HEADERS, evidence=f"{header} <{mid}>")
 
 
-def _by_thread_index(mail: ParsedMail, lookups: Lookups) -> int | None:
+def _by_thread_index(mail: ParsedMail, lookups: Lookups) -> ThreadMatch | None:
     if mail.thread_index is None:
         return None
-    return lookups.by_thread_index(mail.thread_index.hex())
+    key = mail.thread_index.hex()
+    ticket_id = lookups.by_thread_index(key)
+    if ticket_id is None:
+        return None
+    return ThreadMatch(ticket_id, ThreadMethod.THREAD_INDEX,
+                       evidence=f"Thread-Index conversation {key}")
 
 
 def _sender(mail: ParsedMail) -> str:
@@ -133,28 +136,43 @@ def _sender(mail: ParsedMail) -> str:
 
 def _by_subject_ref(mail: ParsedMail, refs: list[str], method: ThreadMethod,
                     lookups: Lookups) -> ThreadMatch | None:
+    what = "tag" if method == ThreadMethod.SUBJECT_TAG else "address token"
     for ref in refs:
         ticket = lookups.by_ref(ref)
         if ticket is None:
             continue
         if _sender(mail) in ticket.parties:
-            return ThreadMatch(ticket.id, method)
+            return ThreadMatch(ticket.id, method, evidence=f"{what} {ref} from a party")
         # A stranger must not write into someone else's ticket by copying its number.
         return ThreadMatch(None, ThreadMethod.NEW, related_ticket_id=ticket.id,
-                           note=f"{method} {ref} from a non-party: possible duplicate")
+                           note=f"{method} {ref} from a non-party: possible duplicate",
+                           evidence=f"{what} {ref} from {_sender(mail)}, not a party")
     return None
 
 
 def _by_weak_subject(mail: ParsedMail, now: datetime, policy: Policy,
-                     lookups: Lookups) -> int | None:
+                     lookups: Lookups) -> ThreadMatch | None:
+    """Only a reply: a forward starts a new conversation. Never a guess between tickets."""
     normalized = normalize_subject(mail.subject, policy.prefix)
-    _, had_prefix = strip_prefixes(mail.subject)
-    if not (policy.subject_match and had_prefix and normalized and _sender(mail)):
+    if not (policy.subject_match and prefix_kind(mail.subject) == Prefix.REPLY
+            and normalized and _sender(mail)):
         return None
     org = organisation_of(_sender(mail), policy.public_domains)
     since = now - timedelta(days=policy.subject_match_days)
-    ticket = lookups.recent_by_subject(normalized, _sender(mail), org, since)
-    return ticket.id if ticket else None
+    found = list(lookups.recent_by_subject(normalized, _sender(mail), org, since))
+    evidence = (f'subject "{normalized}" of a ticket by the same customer or organisation, '
+                f"active in the last {policy.subject_match_days} days")
+    if len(found) == 1:
+        return ThreadMatch(found[0].id, ThreadMethod.SUBJECT, weak=True,
+                           note="reply-prefixed subject equal to a recent ticket's",
+                           evidence=f"{evidence}: {found[0].ref}")
+    if not found:
+        return None
+    refs = ", ".join(t.ref for t in found)
+    return ThreadMatch(None, ThreadMethod.NEW, related_ticket_id=found[0].id,
+                       candidates=tuple(t.id for t in found),
+                       note=f"subject fits {refs}: not guessing, possible duplicate",
+                       evidence=f"{evidence}: {refs}")
 
 
 def _settle(match: ThreadMatch, now: datetime, policy: Policy, lookups: Lookups) -> ThreadMatch:
@@ -166,9 +184,11 @@ def _settle(match: ThreadMatch, now: datetime, policy: Policy, lookups: Lookups)
         return match
     closed = ticket.closed_at or ticket.last_activity_at
     if now - closed <= timedelta(days=policy.reopen_days):
-        return ThreadMatch(ticket.id, match.method, match.weak, reopen=True, note=match.note)
+        return ThreadMatch(ticket.id, match.method, match.weak, reopen=True, note=match.note,
+                           evidence=match.evidence)
     return ThreadMatch(None, ThreadMethod.NEW, related_ticket_id=ticket.id,
-                       note=f"{match.method} matched {ticket.ref}, closed beyond grace period")
+                       note=f"{match.method} matched {ticket.ref}, closed beyond grace period",
+                       evidence=match.evidence)
 
 
 def find_ticket(mail: ParsedMail, envelope_to: Iterable[str], now: datetime, policy: Policy,
@@ -179,26 +199,24 @@ def find_ticket(mail: ParsedMail, envelope_to: Iterable[str], now: datetime, pol
 
 def _match(mail: ParsedMail, envelope_to: Iterable[str], now: datetime, policy: Policy,
            lookups: Lookups) -> ThreadMatch:
-    ticket_id = _by_headers(mail, lookups)
-    if ticket_id is not None:
-        return ThreadMatch(ticket_id, ThreadMethod.HEADERS)
-    ticket_id = _by_thread_index(mail, lookups)
-    if ticket_id is not None:
-        return ThreadMatch(ticket_id, ThreadMethod.THREAD_INDEX)
-    tag = _by_subject_ref(mail, subject_refs(mail.subject, policy.prefix),
-                          ThreadMethod.SUBJECT_TAG, lookups)
-    if tag is not None:
-        return tag
+    found = _by_headers(mail, lookups) or _by_thread_index(mail, lookups)
+    if found is not None:
+        return found
+    found = _by_subject_ref(mail, subject_refs(mail.subject, policy.prefix),
+                            ThreadMethod.SUBJECT_TAG, lookups)
+    if found is not None:
+        return found
     recipients = [*envelope_to, *(a.email for a in mail.recipients)]
-    token = _by_subject_ref(mail, address_refs(recipients, policy),
-                            ThreadMethod.ADDRESS_TOKEN, lookups)
-    if token is not None:
-        return token
-    ticket_id = _by_weak_subject(mail, now, policy, lookups)
-    if ticket_id is not None:
-        return ThreadMatch(ticket_id, ThreadMethod.SUBJECT, weak=True,
-                           note="reply-prefixed subject equal to a recent ticket's")
-    return ThreadMatch(None, ThreadMethod.NEW)
+    found = (_by_subject_ref(mail, address_refs(recipients, policy),
+                             ThreadMethod.ADDRESS_TOKEN, lookups)
+             or _by_weak_subject(mail, now, policy, lookups))
+    if found is not None:
+        return found
+    if prefix_kind(mail.subject) == Prefix.FORWARD:
+        return ThreadMatch(None, ThreadMethod.NEW,
+                           evidence="a forward with no known Message-ID, tag or token")
+    return ThreadMatch(None, ThreadMethod.NEW, evidence="no known Message-ID, tag or token, "
+                       "and no reply subject of a recent ticket")
 
 
 def alias_ids(mail: ParsedMail, known: Mapping[str, int]) -> list[str]:

@@ -71,7 +71,13 @@ def ticket_detail(session: Session, ticket: Ticket) -> dict[str, Any]:
     by_message: dict[int, list[AttachmentRow]] = {}
     for row in files:
         by_message.setdefault(row.message_id, []).append(row)
+    events = session.execute(select(Event).where(Event.ticket_id == ticket.id)
+                             .order_by(Event.at, Event.id)).scalars().all()
     view["messages"] = [message_view(m, by_message.get(m.id, [])) for m in messages]
+    evidence = {e.detail.get("message"): e.detail.get("evidence", "")
+                for e in events if e.action == "threaded" and isinstance(e.detail, dict)}
+    for message, shown in zip(messages, view["messages"], strict=True):
+        shown["evidence"] = evidence.get(message.id, "")
     related = session.get(Ticket, ticket.related_ticket_id) if ticket.related_ticket_id else None
     view["related"] = related.ref if related else None
     view["sla"] = {"response_due_at": _iso(ticket.response_due_at),
@@ -83,8 +89,6 @@ def ticket_detail(session: Session, ticket: Ticket) -> dict[str, Any]:
                              "comment": ticket.satisfaction_comment,
                              "at": _iso(ticket.satisfaction_at)}
                             if ticket.satisfaction_score is not None else None)
-    events = session.execute(select(Event).where(Event.ticket_id == ticket.id)
-                             .order_by(Event.at, Event.id)).scalars().all()
     view["events"] = [{"at": _iso(e.at), "actor": e.actor, "action": e.action,
                        "detail": e.detail, "reason": e.reason} for e in events]
     return view

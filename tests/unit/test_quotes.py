@@ -1,11 +1,11 @@
-"""strip_reply on what real clients write, and the post-processing step it needs."""
+"""strip_reply on what real clients write; inline forwards."""
 
 from __future__ import annotations
 
 import pytest
 
 from maildesk.mail.parse import parse
-from maildesk.mail.quotes import cut_history, split_forward, strip_reply
+from maildesk.mail.quotes import author_text, split_forward, strip_reply
 from tests.conftest import eml
 
 CASES = {
@@ -48,16 +48,6 @@ def test_empty() -> None:
     assert strip_reply("") == "" and strip_reply("  \n") == ""
 
 
-@pytest.mark.parametrize("text", [CASES["gmail es"][0], CASES["outlook es"][0],
-                                  CASES["mensaje original"][0]])
-def test_post_processing_is_needed_for_spanish(text: str) -> None:
-    """The library alone keeps these headers; cut_history is what removes them."""
-    from mailparser_reply.parser import EmailMessage
-
-    alone = EmailMessage(text=text, languages=["es", "en"], keep_hyphen_lists=True).read()
-    assert alone.replies[0].body != cut_history(alone.replies[0].body)
-
-
 def test_corpus_spanish_gmail_reply() -> None:
     mail = parse(eml("es/05-gmail-es-iso-8859-1-8bit.eml"))
     assert "escribió" in mail.text and "escribió" not in strip_reply(mail.text)
@@ -75,3 +65,40 @@ def test_split_forward_finds_original_sender(name: str, sender: str) -> None:
 
 def test_split_forward_none_for_plain_mail() -> None:
     assert split_forward("Hello,\nno forward here.\n") is None
+
+
+@pytest.mark.parametrize("text", [
+    "Meeting moved to 10:30 with Maria <maria@x.example>:\n- agenda first\n- then budget\n",
+    "Ana <ana@x.example> skrev 10:00:\nnothing here is quoted, it is my own note.\n",
+    "On Monday I wrote:\nthe fix works.\n",
+    "From: the supplier we got ZIP files.\nTo: the team they are blocked.\n",
+])
+def test_text_that_only_looks_like_a_header_is_kept(text: str) -> None:
+    assert strip_reply(text) == text.strip()
+
+
+def test_attribution_without_a_quote_below_cuts_only_when_explicit() -> None:
+    text = "Done.\n\nOn Mon, 4 Mar 2024 at 10:00, Maria <m@x.com> wrote:\nold text unquoted\n"
+    assert strip_reply(text) == "Done."
+
+
+def test_signature_delimiter_with_a_long_block_below_is_text() -> None:
+    text = "Output:\n\n--\n" + "\n".join(f"line {n}" for n in range(15))
+    assert strip_reply(text) == text
+
+
+def test_gmail_html_forward_keeps_the_comment_not_the_forward() -> None:
+    """Gmail puts a forward's header where a reply's attribution goes (gmail_attr)."""
+    mail = parse(eml("forwarded/01-inline-gmail.eml"))
+    assert author_text(mail) == "Hi,\n\nsee the complaint below from our customer."
+
+
+def test_html_without_quote_marks_falls_back_to_the_text_part() -> None:
+    mail = parse(eml("outlook/01-original.eml"))
+    assert author_text(mail) == strip_reply(mail.text)
+
+
+def test_attribution_without_a_date_counts_only_above_a_quote() -> None:
+    assert strip_reply("Restart it.\n\nOn Mon, Ana wrote:\n> It broke\n") == "Restart it."
+    assert strip_reply("On Mon, Ana wrote:\nthe fix works.\n") == (
+        "On Mon, Ana wrote:\nthe fix works.")

@@ -36,14 +36,15 @@ def ticket(id_: int = 7, status: TicketStatus = TicketStatus.OPEN,
 
 def lookups(ids: dict[str, int] | None = None, tickets: tuple[TicketView, ...] = (),
             thread_index: dict[str, int] | None = None,
-            recent: TicketView | None = None) -> Lookups:
+            recent: TicketView | tuple[TicketView, ...] | None = None) -> Lookups:
+    found = recent if isinstance(recent, tuple) else (recent,) if recent else ()
     by_id = {t.id: t for t in tickets}
     return Lookups(
         by_message_ids=lambda want: {m: (ids or {})[m] for m in want if m in (ids or {})},
         by_thread_index=lambda key: (thread_index or {}).get(key),
         by_ref=lambda ref: next((t for t in tickets if t.ref == ref), None),
         by_id=by_id.get,
-        recent_by_subject=lambda subject, sender, org, since: recent,
+        recent_by_subject=lambda subject, sender, org, since: found,
     )
 
 
@@ -128,6 +129,63 @@ def test_weak_subject_needs_reply_prefix() -> None:
     assert fresh.ticket_id is None and fresh.method == ThreadMethod.NEW
 
 
+@pytest.mark.parametrize("subject", ["Fwd: Payment receipt", "FW: Payment receipt",
+                                     "RV: Payment receipt", "WG: Payment receipt",
+                                     "TR: Payment receipt", "Enc: Payment receipt",
+                                     "I: Payment receipt", "Doorst: Payment receipt",
+                                     "VS: Payment receipt", "Fwd: Re: Payment receipt"])
+def test_forward_never_matches_weakly(subject: str) -> None:
+    recent = ticket(9)
+    match = find_ticket(mail(subject), (), NOW, POLICY, lookups(tickets=(recent,), recent=recent))
+    assert (match.ticket_id, match.method, match.weak) == (None, ThreadMethod.NEW, False)
+    assert "forward" in match.evidence
+
+
+def test_reply_to_a_forward_still_matches_weakly() -> None:
+    recent = ticket(9)
+    match = find_ticket(mail("Re: Fwd: Payment receipt"), (), NOW, POLICY,
+                        lookups(tickets=(recent,), recent=recent))
+    assert (match.ticket_id, match.weak) == (9, True)
+    assert 'subject "payment receipt"' in match.evidence and "MD-9" in match.evidence
+
+
+def test_forward_threads_by_headers() -> None:
+    match = find_ticket(mail("Fwd: Payment receipt", in_reply_to=("a@x",)), (), NOW, POLICY,
+                        lookups(ids={"a@x": 4}))
+    assert (match.ticket_id, match.method) == (4, ThreadMethod.HEADERS)
+    assert match.evidence == "In-Reply-To <a@x>"
+
+
+def test_two_fitting_tickets_open_a_linked_ticket_instead_of_guessing() -> None:
+    newer, older = ticket(12), ticket(9)
+    match = find_ticket(mail("Re: Impresora rota"), (), NOW, POLICY,
+                        lookups(tickets=(newer, older), recent=(newer, older)))
+    assert (match.ticket_id, match.method, match.weak) == (None, ThreadMethod.NEW, False)
+    assert match.related_ticket_id == 12 and match.candidates == (12, 9)
+    assert "MD-12, MD-9" in match.note and "MD-12, MD-9" in match.evidence
+
+
+@pytest.mark.parametrize("kw, lookup, evidence", [
+    ({"references": ("old@x", "mid@x")}, {"ids": {"old@x": 4}}, "References <old@x>"),
+    ({"thread_index": bytes(range(22))}, {"thread_index": {bytes(range(22)).hex(): 4}},
+     f"Thread-Index conversation {bytes(range(22)).hex()}"),
+])
+def test_evidence_names_what_matched(kw: dict, lookup: dict, evidence: str) -> None:
+    match = find_ticket(mail("Hola", **kw), (), NOW, POLICY, lookups(**lookup))
+    assert (match.ticket_id, match.evidence) == (4, evidence)
+
+
+def test_evidence_of_tag_and_token() -> None:
+    tag = find_ticket(mail("Re: [MD-7] x"), (), NOW, POLICY, lookups(tickets=(ticket(7),)))
+    assert tag.evidence == "tag MD-7 from a party"
+    token = find_ticket(mail("x"), ("support+MD-7@acme.example",), NOW, POLICY,
+                        lookups(tickets=(ticket(7),)))
+    assert token.evidence == "address token MD-7 from a party"
+    stranger = find_ticket(mail("Re: [MD-7] x", sender="eve@other.example"), (), NOW, POLICY,
+                           lookups(tickets=(ticket(7),)))
+    assert stranger.ticket_id is None and "not a party" in stranger.evidence
+
+
 def test_weak_subject_can_be_disabled() -> None:
     recent = ticket(9)
     policy = Policy(prefix="MD", desk_addresses=POLICY.desk_addresses, subject_match=False)
@@ -152,4 +210,5 @@ def test_closed_ticket_beyond_grace_opens_linked_ticket() -> None:
 
 def test_nothing_known_is_new() -> None:
     match = find_ticket(mail("Hello", in_reply_to=("zzz@x",)), (), NOW, POLICY, lookups())
-    assert match == type(match)(None, ThreadMethod.NEW)
+    assert (match.ticket_id, match.method, match.related_ticket_id) == (None, ThreadMethod.NEW, None)
+    assert match.evidence.startswith("no known Message-ID")

@@ -81,12 +81,32 @@ def apply(desk: Desk, session: Session, item: Item) -> Item:
                   "the mail carries Outlook's winmail.dat (TNEF); its contents are not "
                   "unpacked: ask the sender to send attachments in plain MIME", at=item.now)
     tickets.add_aliases(session, ticket, threader.alias_ids(item.mail, item.known_ids))
+    _record_threading(session, ticket, message.id, item)
     if not new and item.author == AuthorKind.CUSTOMER:
         tickets.customer_replied(session, ticket, now=item.now, actor=message.from_addr,
                                  sla=desk.sla)
     outcome = Outcome("new-ticket" if new else "threaded", ref=ticket.ref, detail=match.note)
     return replace(item, ticket_id=ticket.id, message_row_id=message.id, new_ticket=new,
                    reopened=match.reopen, outcome=outcome)
+
+
+def _record_threading(session: Session, ticket: Ticket, message_row_id: int, item: Item) -> None:
+    """The evidence of the decision, for `tickets show`; the tickets it refused to pick."""
+    match = item.match
+    assert match is not None
+    log_event(session, ticket.id, "system", "threaded",
+              {"message": message_row_id, "message_id": item.mail.message_id,
+               "method": str(match.method), "weak": match.weak, "evidence": match.evidence,
+               "candidates": [_ref(session, c) for c in match.candidates]},
+              match.note, at=item.now)
+    for candidate in match.candidates:
+        log_event(session, candidate, "system", "possible-duplicate", {"ticket": ticket.ref},
+                  f"{ticket.ref} has the same subject and customer", at=item.now)
+
+
+def _ref(session: Session, ticket_id: int) -> str:
+    ticket = session.get(Ticket, ticket_id)
+    return ticket.ref if ticket else str(ticket_id)
 
 
 def _open(desk: Desk, session: Session, item: Item) -> Ticket:

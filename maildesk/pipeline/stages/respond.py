@@ -53,7 +53,7 @@ def respond(desk: Desk, session: Session, item: Item) -> Item:
     if item.new_ticket and ticket.ack_template != "none":
         outbound.send(desk, session, ticket, _ack(desk, session, ticket, customer, item), item.now,
                       thread)
-    for letter in _notifications(desk, ticket, customer, item, outsider):
+    for letter in _notifications(desk, session, ticket, customer, item, outsider):
         outbound.send(desk, session, ticket, letter, item.now, thread)
     return item
 
@@ -182,9 +182,14 @@ def _author(item: Item, customer: Contact) -> str:
     return f"{sender.name} <{sender.email}>" if sender.name else sender.email
 
 
-def _notifications(desk: Desk, ticket: Ticket, customer: Contact,
+def _notifications(desk: Desk, session: Session, ticket: Ticket, customer: Contact,
                    item: Item, outsider: bool) -> list[outbound.Letter]:
+    def desk_ticket(ticket_id: int) -> Ticket | None:
+        return session.get(Ticket, ticket_id)
+
     names = [a.filename for a in item.mail.attachments]
+    candidates = item.match.candidates if item.match and item.new_ticket else ()
+    duplicates = tuple(t.ref for t in (desk_ticket(c) for c in candidates) if t is not None)
 
     def context(agent: object) -> NotifyAgentContext:
         return NotifyAgentContext(
@@ -192,7 +197,8 @@ def _notifications(desk: Desk, ticket: Ticket, customer: Contact,
             customer_email=customer.email, text=item.mail.text.strip(),
             event="new" if item.new_ticket else "reply", priority=ticket.priority,
             queue=ticket.queue, agent_name=getattr(agent, "name", ""), attachments=tuple(names),
-            author=_author(item, customer), outsider=outsider)
+            author=_author(item, customer), outsider=outsider,
+            possible_duplicates=duplicates)
 
     return outbound.agent_letters(desk, ticket, agents_to_notify(desk, ticket),
                                   "notify_agent", context)
