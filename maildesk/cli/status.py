@@ -7,12 +7,14 @@ Exit 0 when at least one daemon is up, 3 otherwise (as `systemctl status` does).
 from __future__ import annotations
 
 import argparse
+from dataclasses import asdict
 from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, select
 
 from maildesk.cli.common import desk_from, print_json
+from maildesk.runtime.backlog import read_backlog
 from maildesk.store.models import DaemonStatus, RawMessage
 from maildesk.types import RawState
 
@@ -41,10 +43,12 @@ def gather(desk) -> dict[str, Any]:  # type: ignore[no-untyped-def]
                                          .group_by(RawMessage.source)).all())
         by_state = dict(session.execute(select(RawMessage.state, func.count())
                                         .group_by(RawMessage.state)).all())
+        backlog = read_backlog(session, now)
     return {"up": any(is_up(d, now) for d in daemons),
             "daemons": [_daemon(d, now) for d in daemons],
             "stored_by_source": by_source, "stored_by_state": by_state,
-            "quarantined": by_state.get(RawState.QUARANTINED, 0)}
+            "quarantined": by_state.get(RawState.QUARANTINED, 0),
+            "backlog": {**asdict(backlog), "idle": backlog.idle}}
 
 
 def _daemon(row: DaemonStatus, now: datetime) -> dict[str, Any]:
@@ -79,6 +83,17 @@ def _print(report: dict[str, Any]) -> None:
     print(f"stored by source: {_pairs(report['stored_by_source'])}")
     print(f"stored by state: {_pairs(report['stored_by_state'])}")
     print(f"quarantine: {report['quarantined']}")
+    _print_backlog(report["backlog"])
+
+
+def _print_backlog(backlog: dict[str, Any]) -> None:
+    print(f"not processed yet: {backlog['received']}{_oldest(backlog['oldest_received_age_s'])}")
+    print(f"outbox: {backlog['outbox_queued']} queued ({backlog['outbox_due']} due now)"
+          f"{_oldest(backlog['oldest_queued_age_s'])}")
+
+
+def _oldest(age: float | None) -> str:
+    return "" if age is None else f", oldest {age:.0f}s old"
 
 
 def _pairs(counts: dict[str, int]) -> str:

@@ -259,11 +259,11 @@ def test_tick_command_prints_what_it_did(tmp_path: Path, db_url: str) -> None:
 
 @pytest.mark.postgres
 def test_two_tick_processes_at_once_never_act_twice(tmp_path: Path,
-                                                      pg_schema_url: str) -> None:
+                                                      pg_url: str) -> None:
     from tests.conftest import _truncate
 
-    _truncate(pg_schema_url)
-    desk = make_desk(tmp_path / "desk", pg_schema_url)
+    _truncate(pg_url)
+    desk = make_desk(tmp_path / "desk", pg_url)
     refs = [open_invoice_ticket(desk, madrid(2025, 11, 24, 9, 0)) for _ in range(40)]
     for ref in refs[::2]:
         set_status(desk, ref, TicketStatus.PENDING, madrid(2025, 11, 24, 9, 30))
