@@ -58,11 +58,12 @@ def _daemon(row: DaemonStatus, now: datetime) -> dict[str, Any]:
             "state": stats.get("state"), "received": stats.get("received", {}),
             "outcomes": stats.get("outcomes", {}), "duplicates": stats.get("duplicates", 0),
             "errors": stats.get("errors", {}), "listening": stats.get("listening", []),
-            "imap": stats.get("imap", []), "last_error": row.last_error}
+            "imap": stats.get("imap", []), "relay": stats.get("relay"),
+            "last_error": row.last_error}
 
 
 def run(args: argparse.Namespace) -> int:
-    report = gather(desk_from(args))
+    report = gather(desk_from(args, lenient=True))
     if args.json:
         print_json(report)
     else:
@@ -78,6 +79,8 @@ def _print(report: dict[str, Any]) -> None:
         print(f"    listening {', '.join(d['listening']) or '-'}; imap {', '.join(d['imap']) or '-'}")
         print(f"    received {_pairs(d['received'])}; outcomes {_pairs(d['outcomes'])}; "
               f"duplicates {d['duplicates']}; errors {_pairs(d['errors'])}")
+        if d["relay"]:
+            print(f"    relay {_relay(d['relay'])}")
         if d["last_error"]:
             print(f"    last error: {d['last_error']}")
     print(f"stored by source: {_pairs(report['stored_by_source'])}")
@@ -90,10 +93,20 @@ def _print_backlog(backlog: dict[str, Any]) -> None:
     print(f"not processed yet: {backlog['received']}{_oldest(backlog['oldest_received_age_s'])}")
     print(f"outbox: {backlog['outbox_queued']} queued ({backlog['outbox_due']} due now)"
           f"{_oldest(backlog['oldest_queued_age_s'])}")
+    if backlog.get("outbox_last_error"):
+        print(f"  last delivery error: {backlog['outbox_last_error']}")
 
 
 def _oldest(age: float | None) -> str:
     return "" if age is None else f", oldest {age:.0f}s old"
+
+
+def _relay(relay: dict[str, Any]) -> str:
+    if relay.get("ok") is None:
+        return f"{relay.get('target')}: not checked yet"
+    if relay["ok"]:
+        return f"{relay['target']}: OK"
+    return f"{relay['target']}: UNREACHABLE since {relay['since']}: {relay['error']}"
 
 
 def _pairs(counts: dict[str, int]) -> str:

@@ -255,6 +255,7 @@ class Poller:
             while not stop.is_set():
                 mailbox.sync()
                 synced = True
+                self.receiver.metrics.polled(self.account.name)
                 mailbox.wait(stop)
         except Exception as exc:
             if synced:

@@ -23,6 +23,7 @@ class Backlog:
     outbox_queued: int  # not accepted by the relay yet
     outbox_due: int  # queued and due now (not waiting for a backoff)
     oldest_queued_age_s: float | None
+    outbox_last_error: str | None = None  # why the most recently tried queued mail waits
 
     @property
     def idle(self) -> bool:
@@ -35,7 +36,7 @@ def _age(now: datetime, oldest: datetime | None) -> float | None:
 
 
 def read_backlog(session: Session, now: datetime) -> Backlog:
-    """Two indexed aggregate queries."""
+    """Three small indexed queries."""
     received, oldest_raw = session.execute(
         select(func.count(), func.min(RawMessage.received_at))
         .where(RawMessage.state == RawState.RECEIVED.value)).one()
@@ -43,5 +44,9 @@ def read_backlog(session: Session, now: datetime) -> Backlog:
         select(func.count(), func.count().filter(Outbox.next_attempt_at <= now),
                func.min(Outbox.created_at))
         .where(Outbox.state == OutboxState.QUEUED.value)).one()
+    last_error = session.execute(
+        select(Outbox.last_error).where(Outbox.state == OutboxState.QUEUED.value,
+                                        Outbox.last_error.is_not(None))
+        .order_by(Outbox.next_attempt_at.desc()).limit(1)).scalar()
     return Backlog(int(received), _age(now, oldest_raw), int(queued), int(due or 0),
-                   _age(now, oldest_out))
+                   _age(now, oldest_out), last_error)
