@@ -1,7 +1,9 @@
 """Shared fixtures: eml() loader, a database over SQLite and PostgreSQL, a desk, an SMTP sink.
 
-The PostgreSQL server is the real one on 127.0.0.1:5432 (database `test`); each test
-worker gets its own schema, migrated once, and every test starts from empty tables.
+The PostgreSQL server is the real one on 127.0.0.1:5432. Each test worker of each run
+creates its own database there (through the `test` database), migrates it once and
+drops it at the end, so two runs of the suite at once never share a schema, an
+extension or a row; every test starts from empty tables.
 """
 
 from __future__ import annotations
@@ -10,10 +12,12 @@ import os
 import shutil
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine, text
+from sqlalchemy.engine import make_url
 
 from maildesk.config.model import Config, load_config
 from maildesk.runtime.desk import Desk, open_desk
@@ -36,24 +40,30 @@ def eml_fixture():  # noqa: ANN201 - returns the loader function
     return eml
 
 
-def _pg_url(schema: str) -> str:
-    return f"{PG_BASE}?options=-csearch_path%3D{schema}"
+@contextmanager
+def fresh_pg_database(tag: str = "") -> Iterator[str]:
+    """An empty PostgreSQL database named for this run and worker, dropped afterwards."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
+    name = f"md_test_{worker}_{tag}{uuid.uuid4().hex[:10]}"
+    admin = make_engine(PG_BASE).execution_options(isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield make_url(PG_BASE).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
 
 
 @pytest.fixture(scope="session")
-def pg_schema_url() -> Iterator[str]:
-    """A migrated PostgreSQL schema for this test worker, dropped at the end."""
-    schema = f"t_{os.environ.get('PYTEST_XDIST_WORKER', 'main')}_{uuid.uuid4().hex[:8]}"
-    admin = make_engine(PG_BASE)
-    with admin.begin() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    engine = make_engine(_pg_url(schema))
-    upgrade(engine)
-    engine.dispose()
-    yield _pg_url(schema)
-    with admin.begin() as conn:
-        conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-    admin.dispose()
+def pg_url() -> Iterator[str]:
+    """A migrated PostgreSQL database of this test worker alone, dropped at the end."""
+    with fresh_pg_database() as url:
+        engine = make_engine(url)
+        upgrade(engine)
+        engine.dispose()
+        yield url
 
 
 @pytest.fixture(scope="session")
@@ -81,7 +91,7 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
         path = tmp_path / "maildesk.db"
         shutil.copyfile(request.getfixturevalue("sqlite_template"), path)
         return f"sqlite:///{path}"
-    url = request.getfixturevalue("pg_schema_url")
+    url = request.getfixturevalue("pg_url")
     _truncate(url)
     return url
 

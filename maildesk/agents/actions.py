@@ -21,6 +21,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from maildesk.agents.commands import Plan, describe
+from maildesk.agents.wording import translate_all
 from maildesk.kb import articles as kb
 from maildesk.outbox import letters as outbound
 from maildesk.outbox.compose import Thread
@@ -88,7 +89,7 @@ def execute(desk: Desk, session: Session, ticket: Ticket, work: Work, plan: Plan
     done = list(describe(plan, {a.email: a.name for a in desk.ruleset.agents.values()}))
     if body and not plan.note:
         _answer(desk, session, ticket, work, body, plan)
-        done.insert(0, "answer sent to the customer")
+        done.insert(0, "answer queued for the customer")
     elif plan.status is not None:
         lifecycle.change_status(desk, session, ticket, plan.status, actor=actor, now=work.now,
                                 reason="agent command", agent_name=work.agent.name)
@@ -187,6 +188,7 @@ def tell_agent(desk: Desk, session: Session, ticket: Ticket, work: Work, templat
 
 def confirm(desk: Desk, session: Session, ticket: Ticket, work: Work,
             applied: Sequence[str]) -> None:
+    applied = translate_all(applied, work.agent.language)
     tell_agent(desk, session, ticket, work, "confirm",
                ConfirmContext(ticket.ref, ticket.subject, tuple(applied), work.agent.name))
 
@@ -203,5 +205,5 @@ def reject(desk: Desk, session: Session, ticket: Ticket, work: Work, errors: Seq
     log_event(session, ticket.id, work.agent.email, "commands-rejected",
               {"errors": list(errors), "lines": list(lines)}, "; ".join(errors), at=work.now)
     tell_agent(desk, session, ticket, work, "command_error",
-               CommandErrorContext(tuple(errors), ticket.ref, ticket.subject, work.agent.name,
+               CommandErrorContext(translate_all(errors, work.agent.language), ticket.ref, ticket.subject, work.agent.name,
                                    "\n".join(lines)))

@@ -31,6 +31,7 @@ class CommandName(StrEnum):
     ESCALATE = "escalate"
     TAG = "tag"
     KB = "kb"
+    STATUS = "status"  # #status STATE: the same as #pending, #resolve, #close or #reopen
 
 
 ALIASES: dict[str, CommandName] = {
@@ -39,6 +40,7 @@ ALIASES: dict[str, CommandName] = {
     "pendiente": CommandName.PENDING, "reabrir": CommandName.REOPEN,
     "asignar": CommandName.ASSIGN, "prioridad": CommandName.PRIORITY,
     "tipo": CommandName.TYPE, "escalar": CommandName.ESCALATE, "etiqueta": CommandName.TAG,
+    "estado": CommandName.STATUS,
 }
 TYPE_ALIASES: dict[str, TicketType] = {
     "incident": TicketType.INCIDENT, "incidencia": TicketType.INCIDENT,
@@ -47,12 +49,21 @@ TYPE_ALIASES: dict[str, TicketType] = {
     "request": TicketType.REQUEST, "solicitud": TicketType.REQUEST,
     "peticion": TicketType.REQUEST,
 }
+# The states #status and #estado accept (folded), English and Spanish.
+STATE_ALIASES: dict[str, TicketStatus] = {
+    "open": TicketStatus.OPEN, "reopen": TicketStatus.OPEN, "abierto": TicketStatus.OPEN,
+    "reabrir": TicketStatus.OPEN, "pending": TicketStatus.PENDING,
+    "pendiente": TicketStatus.PENDING, "resolved": TicketStatus.RESOLVED,
+    "resolve": TicketStatus.RESOLVED, "resuelto": TicketStatus.RESOLVED,
+    "resolver": TicketStatus.RESOLVED, "closed": TicketStatus.CLOSED,
+    "close": TicketStatus.CLOSED, "cerrado": TicketStatus.CLOSED, "cerrar": TicketStatus.CLOSED,
+}
 STATUS_OF: dict[CommandName, TicketStatus] = {
     CommandName.CLOSE: TicketStatus.CLOSED, CommandName.RESOLVE: TicketStatus.RESOLVED,
     CommandName.PENDING: TicketStatus.PENDING, CommandName.REOPEN: TicketStatus.OPEN,
 }
 WITH_ARGUMENT = frozenset({CommandName.ASSIGN, CommandName.PRIORITY, CommandName.TYPE,
-                           CommandName.TAG})
+                           CommandName.TAG, CommandName.STATUS})
 TEAM_PREFIXES = ("team:", "equipo:")
 _LINE = re.compile(r"^\s*#([^\W\d_][\w-]*)(?:[ \t]+(.*?))?\s*$")
 _TAG = re.compile(r"^[\w][\w.-]{0,63}$")
@@ -163,6 +174,11 @@ def _gather(command: Command, ruleset: RuleSet, values: dict[str, object],
     name, argument = command.name, command.argument
     if name in STATUS_OF:
         return _set_once(values, "status", STATUS_OF[name], "conflicts with another status")
+    if name is CommandName.STATUS:
+        state = STATE_ALIASES.get(fold(argument))
+        if state is None:
+            return "unknown state (use open, pending, resolved or closed)"
+        return _set_once(values, "status", state, "conflicts with another status")
     if name is CommandName.ASSIGN:
         return _assign(argument, ruleset, values)
     if name is CommandName.PRIORITY:

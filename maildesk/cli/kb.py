@@ -64,7 +64,7 @@ def _get(session: Session, article_id: int) -> Article | None:
 
 
 def run_list(args: argparse.Namespace) -> int:
-    desk = desk_from(args)
+    desk = desk_from(args, lenient=True)
     with desk.sessions() as session:
         rows = [_view(a) for a in kb.list_articles(session, args.state)]
     if args.json:
@@ -77,7 +77,7 @@ def run_list(args: argparse.Namespace) -> int:
 
 
 def run_show(args: argparse.Namespace) -> int:
-    desk = desk_from(args)
+    desk = desk_from(args, lenient=True)
     with desk.sessions() as session:
         article = _get(session, args.id)
         if article is None:
@@ -93,7 +93,7 @@ def run_show(args: argparse.Namespace) -> int:
 
 
 def run_publish(args: argparse.Namespace) -> int:
-    desk = desk_from(args)
+    desk = desk_from(args, lenient=True)
     with desk.sessions.begin() as session:
         article = _get(session, args.id)
         if article is None:
@@ -104,7 +104,7 @@ def run_publish(args: argparse.Namespace) -> int:
 
 
 def run_edit(args: argparse.Namespace) -> int:
-    desk = desk_from(args)
+    desk = desk_from(args, lenient=True)
     with desk.sessions.begin() as session:
         article = _get(session, args.id)
         if article is None:
@@ -168,7 +168,7 @@ def _edit_in_editor(article: Article) -> dict[str, object] | None:
 
 
 def run_search(args: argparse.Namespace) -> int:
-    desk = desk_from(args)
+    desk = desk_from(args, lenient=True)
     with desk.sessions() as session:
         hits = kb.search(session, " ".join(args.query), language=args.language,
                          limit=args.limit, published_only=not args.all)

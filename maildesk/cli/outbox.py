@@ -1,4 +1,9 @@
-"""`maildesk outbox list|flush|retry ID`: the desk's outgoing mail."""
+"""`maildesk outbox list|flush|retry ID`: the desk's outgoing mail.
+
+`flush` sends everything queued now, whatever its backoff (as `postqueue -f` does);
+`retry ID` does the same for one mail (queueing it again first if it had failed), and
+for the earlier mail to the same recipient about the same ticket, which goes first.
+"""
 
 from __future__ import annotations
 
@@ -6,8 +11,9 @@ import argparse
 
 from sqlalchemy import select
 
-from maildesk.cli.common import desk_from, print_json, print_table
-from maildesk.outbox.send import flush_once
+from maildesk.cli.common import EX_TEMPFAIL, desk_from, print_json, print_table
+from maildesk.outbox.send import FlushResult, flush_once, make_due
+from maildesk.runtime.desk import Desk
 from maildesk.store.db import transaction
 from maildesk.store.models import Outbox, Ticket, utcnow
 from maildesk.store.queries import log_event
@@ -22,15 +28,15 @@ def register(sub: argparse._SubParsersAction) -> None:
     ls.add_argument("--limit", type=int, default=50)
     ls.add_argument("--json", action="store_true")
     ls.set_defaults(handler=run_list)
-    actions.add_parser("flush", help="deliver what is due, once (cron mode)").set_defaults(
+    actions.add_parser("flush", help="send everything queued now, backoff or not").set_defaults(
         handler=run_flush)
-    retry = actions.add_parser("retry", help="queue a failed or held-back mail again")
+    retry = actions.add_parser("retry", help="send one mail now (queueing it again if it failed)")
     retry.add_argument("id", type=int)
     retry.set_defaults(handler=run_retry)
 
 
 def run_list(args: argparse.Namespace) -> int:
-    desk = desk_from(args)
+    desk = desk_from(args, lenient=True)
     query = (select(Outbox, Ticket.ref).outerjoin(Ticket, Ticket.id == Outbox.ticket_id)
              .order_by(Outbox.id.desc()).limit(args.limit))
     if args.state:
@@ -50,24 +56,60 @@ def run_list(args: argparse.Namespace) -> int:
     return 0
 
 
+def _send_now(desk: Desk, only: int | None = None) -> FlushResult:
+    """Make queued mail due, then pass until a pass leaves nothing more to claim."""
+    make_due(desk.sessions, desk.clock(), only)
+    total = FlushResult()
+    while True:
+        result = flush_once(desk.sessions, desk.config.relay, desk.clock(), desk.config.outbox)
+        total = FlushResult(total.sent + result.sent, total.retrying + result.retrying,
+                            total.failed + result.failed, result.unreachable or total.unreachable)
+        if result.claimed < desk.config.outbox.batch or result.unreachable:
+            return total
+
+
+def _relay_note(desk: Desk, result: FlushResult) -> str:
+    relay = desk.config.relay
+    return (f"; relay {relay.host}:{relay.port} unreachable: {result.unreachable}"
+            if result.unreachable else "")
+
+
 def run_flush(args: argparse.Namespace) -> int:
-    desk = desk_from(args)
-    result = flush_once(desk.sessions, desk.config.relay, desk.clock(), desk.config.outbox)
-    print(f"sent {result.sent}, retrying {result.retrying}, failed {result.failed}")
-    return 0
+    desk = desk_from(args, lenient=True)
+    result = _send_now(desk)
+    print(f"sent {result.sent}, retrying {result.retrying}, failed {result.failed}"
+          + _relay_note(desk, result))
+    return EX_TEMPFAIL if result.unreachable else 0
 
 
-def run_retry(args: argparse.Namespace) -> int:
-    desk = desk_from(args)
+def _requeue(desk: Desk, outbox_id: int) -> str | None:
+    """Queue a failed, bounced or held-back mail again; its previous state, or None."""
     with transaction(desk.sessions) as session:
-        row = session.get(Outbox, args.id)
-        if row is None or row.state in (OutboxState.QUEUED, OutboxState.SENT):
-            print(f"outbox {args.id}: nothing to retry")
-            return 1
+        row = session.get(Outbox, outbox_id)
+        if row is None or row.state == OutboxState.SENT:
+            return None
         previous = row.state
+        if previous == OutboxState.QUEUED:
+            return previous
         row.state, row.next_attempt_at, row.attempts = OutboxState.QUEUED, utcnow(), 0
         if row.ticket_id is not None:
             log_event(session, row.ticket_id, "admin", "delivery-retry",
                       {"outbox_id": row.id, "was": previous}, "queued again by an admin")
-    print(f"outbox {args.id}: queued again (was {previous})")
-    return 0
+    return previous
+
+
+def run_retry(args: argparse.Namespace) -> int:
+    desk = desk_from(args, lenient=True)
+    previous = _requeue(desk, args.id)
+    if previous is None:
+        print(f"outbox {args.id}: nothing to retry (no such mail, or already sent)")
+        return 1
+    result = _send_now(desk, args.id)
+    with desk.sessions() as session:
+        row = session.get(Outbox, args.id)
+        state, error = (row.state, row.last_error) if row is not None else ("?", None)
+    if state == OutboxState.SENT:
+        print(f"outbox {args.id}: sent (was {previous})")
+        return 0
+    print(f"outbox {args.id}: still {state}: {error or '-'}" + _relay_note(desk, result))
+    return 1

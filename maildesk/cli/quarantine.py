@@ -38,7 +38,7 @@ def _last_line(text: str | None) -> str:
 
 
 def run_list(args: argparse.Namespace) -> int:
-    desk = desk_from(args)
+    desk = desk_from(args, lenient=True)
     with desk.sessions() as session:
         rows = [{"id": r.id, "received_at": r.received_at.isoformat(), "source": r.source,
                  "message_id": r.message_id, "size": r.size, "attempts": r.attempts,
@@ -53,7 +53,7 @@ def run_list(args: argparse.Namespace) -> int:
 
 
 def run_show(args: argparse.Namespace) -> int:
-    desk = desk_from(args)
+    desk = desk_from(args, lenient=True)
     with desk.sessions() as session:
         row = session.get(RawMessage, args.id)
         if row is None:
@@ -65,7 +65,7 @@ def run_show(args: argparse.Namespace) -> int:
 
 
 def run_retry(args: argparse.Namespace) -> int:
-    desk = desk_from(args)
+    desk = desk_from(args, lenient=True)
     with desk.sessions() as session:
         ids = [args.id] if args.id else [r.id for r in _quarantined(session)]
     failed = 0

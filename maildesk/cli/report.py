@@ -35,7 +35,7 @@ def run(args: argparse.Namespace) -> int:
     if args.first_day and args.last_day and args.first_day > args.last_day:
         print("maildesk report: --from is after --to", file=sys.stderr)
         return 64
-    desk = desk_from(args)
+    desk = desk_from(args, lenient=True)
     with desk.sessions() as session:
         report = build(session, timezone=desk.config.desk.timezone, now=desk.clock(),
                        first_day=args.first_day, last_day=args.last_day, queue=args.queue)

@@ -1,4 +1,4 @@
-"""`maildesk rules check` and `maildesk rules test MESSAGE.eml [--json]`."""
+"""`maildesk rules check` and `maildesk rules test MESSAGE.eml [--at TIME] [--json]`."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import argparse
 from pathlib import Path
 
 from maildesk.cli.common import config_from
+from maildesk.cli.tick import parse_now
 from maildesk.errors import ConfigError
 from maildesk.rules.check import check_command, test_command
 from maildesk.runtime.desk import load_templates
@@ -20,6 +21,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     test.add_argument("message", type=Path)
     test.add_argument("--json", action="store_true")
     test.add_argument("--follow-up", action="store_true", help="treat it as a reply")
+    test.add_argument("--at", type=parse_now, metavar="ISO-TIME",
+                      help="evaluate time conditions at this time (default: the mail's "
+                           "Date, else now); without a UTC offset the time is UTC")
     test.set_defaults(handler=run_test)
 
 
@@ -45,4 +49,4 @@ def run_test(args: argparse.Namespace) -> int:
     config = config_from(args)
     templates, _ = _known(config)
     return test_command(config, args.message, args.json, follow_up=args.follow_up,
-                        templates=templates)
+                        templates=templates, now=args.at)

@@ -7,6 +7,7 @@ Exit 0 when at least one daemon is up, 3 otherwise (as `systemctl status` does).
 from __future__ import annotations
 
 import argparse
+from dataclasses import asdict
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -14,6 +15,7 @@ from sqlalchemy import func, select
 
 from maildesk.auth.accounts import states
 from maildesk.cli.common import desk_from, print_json
+from maildesk.runtime.backlog import read_backlog
 from maildesk.store.models import DaemonStatus, RawMessage
 from maildesk.types import RawState
 
@@ -42,11 +44,13 @@ def gather(desk) -> dict[str, Any]:  # type: ignore[no-untyped-def]
                                          .group_by(RawMessage.source)).all())
         by_state = dict(session.execute(select(RawMessage.state, func.count())
                                         .group_by(RawMessage.state)).all())
+        backlog = read_backlog(session, now)
     return {"up": any(is_up(d, now) for d in daemons),
             "daemons": [_daemon(d, now) for d in daemons],
             "stored_by_source": by_source, "stored_by_state": by_state,
             "quarantined": by_state.get(RawState.QUARANTINED, 0),
-            "oauth": states(desk.config, now)}
+            "oauth": states(desk.config, now),
+            "backlog": {**asdict(backlog), "idle": backlog.idle}}
 
 
 def _daemon(row: DaemonStatus, now: datetime) -> dict[str, Any]:
@@ -56,11 +60,12 @@ def _daemon(row: DaemonStatus, now: datetime) -> dict[str, Any]:
             "state": stats.get("state"), "received": stats.get("received", {}),
             "outcomes": stats.get("outcomes", {}), "duplicates": stats.get("duplicates", 0),
             "errors": stats.get("errors", {}), "listening": stats.get("listening", []),
-            "imap": stats.get("imap", []), "last_error": row.last_error}
+            "imap": stats.get("imap", []), "relay": stats.get("relay"),
+            "last_error": row.last_error}
 
 
 def run(args: argparse.Namespace) -> int:
-    report = gather(desk_from(args))
+    report = gather(desk_from(args, lenient=True))
     if args.json:
         print_json(report)
     else:
@@ -76,11 +81,14 @@ def _print(report: dict[str, Any]) -> None:
         print(f"    listening {', '.join(d['listening']) or '-'}; imap {', '.join(d['imap']) or '-'}")
         print(f"    received {_pairs(d['received'])}; outcomes {_pairs(d['outcomes'])}; "
               f"duplicates {d['duplicates']}; errors {_pairs(d['errors'])}")
+        if d["relay"]:
+            print(f"    relay {_relay(d['relay'])}")
         if d["last_error"]:
             print(f"    last error: {d['last_error']}")
     print(f"stored by source: {_pairs(report['stored_by_source'])}")
     print(f"stored by state: {_pairs(report['stored_by_state'])}")
     print(f"quarantine: {report['quarantined']}")
+    _print_backlog(report["backlog"])
     _print_oauth(report["oauth"])
 
 
@@ -92,6 +100,26 @@ def _print_oauth(accounts: list[dict[str, Any]]) -> None:
             if a["needs_login"] else until
         error = f"; last error: {a['last_error']}" if a["last_error"] else ""
         print(f"oauth2 {a['name']} ({a['provider']}): {state}{error}")
+
+
+def _print_backlog(backlog: dict[str, Any]) -> None:
+    print(f"not processed yet: {backlog['received']}{_oldest(backlog['oldest_received_age_s'])}")
+    print(f"outbox: {backlog['outbox_queued']} queued ({backlog['outbox_due']} due now)"
+          f"{_oldest(backlog['oldest_queued_age_s'])}")
+    if backlog.get("outbox_last_error"):
+        print(f"  last delivery error: {backlog['outbox_last_error']}")
+
+
+def _oldest(age: float | None) -> str:
+    return "" if age is None else f", oldest {age:.0f}s old"
+
+
+def _relay(relay: dict[str, Any]) -> str:
+    if relay.get("ok") is None:
+        return f"{relay.get('target')}: not checked yet"
+    if relay["ok"]:
+        return f"{relay['target']}: OK"
+    return f"{relay['target']}: UNREACHABLE since {relay['since']}: {relay['error']}"
 
 
 def _pairs(counts: dict[str, int]) -> str:

@@ -59,7 +59,7 @@ def register_agent_actions(actions: argparse._SubParsersAction) -> None:
 
 
 def run_list(args: argparse.Namespace) -> int:
-    desk = desk_from(args)
+    desk = desk_from(args, lenient=True)
     query = select(Ticket, Contact).join(Contact, Contact.id == Ticket.customer_id)
     if args.status:
         query = query.where(Ticket.status.in_(args.status))
@@ -94,7 +94,7 @@ def find(session, key: str) -> Ticket | None:  # type: ignore[no-untyped-def]
 
 
 def run_show(args: argparse.Namespace) -> int:
-    desk = desk_from(args)
+    desk = desk_from(args, lenient=True)
     with desk.sessions() as session:
         ticket = find(session, args.ref)
         if ticket is None:
@@ -114,6 +114,12 @@ def print_human(view: dict) -> None:  # type: ignore[type-arg]
                 "organisation", "tags", "created_at", "first_response_at", "related"):
         if view.get(key):
             print(f"  {key:<18}{view[key]}")
+    for line in sla_lines(view.get("sla") or {}):
+        print(f"  {line}")
+    satisfaction = view.get("satisfaction")
+    if satisfaction:
+        comment = f" \"{satisfaction['comment']}\"" if satisfaction.get("comment") else ""
+        print(f"  {'satisfaction':<18}{satisfaction['score']}/5{comment} ({satisfaction['at']})")
     for message in view["messages"]:
         flag = "  [FLAGGED: " + (message["flag_reason"] or "") + "]" if message["flagged"] else ""
         weak = " (weak)" if message["weak_match"] else ""
@@ -124,6 +130,24 @@ def print_human(view: dict) -> None:  # type: ignore[type-arg]
         print(message["text"].strip()[:2000])
         for att in message["attachments"]:
             print(f"  [attachment] {att['filename']} ({att['content_type']}, {att['size']} B)")
+    if view.get("events"):
+        print("\n--- events")
+        for event in view["events"]:
+            reason = f" ({event['reason']})" if event.get("reason") else ""
+            print(f"  {event['at']}  {event['actor']}  {event['action']}{reason}")
+
+
+def sla_lines(sla: dict) -> list[str]:  # type: ignore[type-arg]
+    """Pure: the SLA targets of a ticket view, one line each, breaches marked."""
+    lines = []
+    for target in ("response", "resolution"):
+        due, breached = sla.get(f"{target}_due_at"), sla.get(f"{target}_breached_at")
+        if due or breached:
+            late = f"  BREACHED at {breached}" if breached else ""
+            lines.append(f"{target + ' due':<18}{due or '-'}{late}")
+    if sla.get("escalation_level"):
+        lines.append(f"{'escalation level':<18}{sla['escalation_level']}")
+    return lines
 
 
 def _read_text(path: str) -> str:
@@ -146,7 +170,7 @@ def _plan_for(args: argparse.Namespace, ruleset: RuleSet) -> tuple[Plan, str]:
 
 
 def run_agent_action(args: argparse.Namespace) -> int:
-    desk = desk_from(args)
+    desk = desk_from(args, lenient=True)
     ruleset = desk.ruleset
     agent = find_agent(ruleset, args.agent) if args.agent else ADMIN
     if agent is None:

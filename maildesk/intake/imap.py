@@ -314,6 +314,7 @@ class Poller:
             while not stop.is_set() and (until is None or time.monotonic() < until):
                 mailbox.sync()
                 synced = True
+                self.receiver.metrics.polled(self.account.name)
                 mailbox.wait(stop, until)
         except Exception as exc:
             if synced:

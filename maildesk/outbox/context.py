@@ -11,12 +11,27 @@ Every template also sees the globals `desk_name` and `desk_address` (TemplateSto
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import re
+from dataclasses import dataclass, field
 
 CUSTOMER_TEMPLATES = frozenset({"ack", "update", "closure", "reminder"})
 AGENT_TEMPLATES = frozenset({"notify_agent", "confirm", "command_error", "agent_reminder",
                              "escalation", "sla_warning"})
 BUILTIN_TEMPLATES = CUSTOMER_TEMPLATES | AGENT_TEMPLATES
+
+
+# The first line of an agent's answer that is already a greeting ("Hi Alice,", "Hola Ana:"),
+# so the template does not add its own on top of it.
+_GREETING = re.compile(
+    r"^\s*(hi|hello|hey|dear|good (morning|afternoon|evening)|hola|buenos d[ií]as|"
+    r"buenas tardes|buenas noches|buenas|estimad[oa]s?|querid[oa]s?)\b[^\n]{0,60}[,:!.]?\s*$",
+    re.IGNORECASE)
+
+
+def opens_with_greeting(text: str) -> bool:
+    """Pure: does the first non-empty line of `text` greet the reader?"""
+    first = next((line for line in text.splitlines() if line.strip()), "")
+    return bool(_GREETING.match(first))
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,6 +74,10 @@ class UpdateContext:
     customer_name: str = ""
     status: str = ""  # "", "pending", "resolved" or "reopened"
     status_url: str = ""  # the customer's status page; empty when the desk has no web endpoint
+    agent_greets: bool = field(init=False, default=False)  # the answer opens with a greeting
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "agent_greets", opens_with_greeting(self.agent_text))
 
 
 @dataclass(frozen=True, slots=True)

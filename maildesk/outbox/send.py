@@ -15,6 +15,11 @@ talks (on SQLite that would block every writer, intake included):
 
 A crash between the relay's 250 and step 3 sends the mail again after the lease; the
 Message-ID stays the same, so clients and the desk's own threading see one message.
+
+Mail to one recipient about one ticket leaves in the order it was written: a row waits
+while an earlier one of the same (ticket, recipient) is still queued and not due, and
+within a pass a failure holds back the later ones. When the relay cannot be reached at
+all, the rest of the pass is put back at once instead of each row timing out in turn.
 See docs/outbound.md.
 """
 
@@ -30,8 +35,8 @@ from typing import Any, Protocol
 
 import aiosmtplib
 from aiosmtplib.response import SMTPResponse
-from sqlalchemy import select, update
-from sqlalchemy.orm import Session
+from sqlalchemy import exists, select, update
+from sqlalchemy.orm import Session, aliased
 from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt, wait_exponential
 
 from maildesk.auth.tokens import AccessTokens
@@ -96,6 +101,7 @@ class FlushResult:
     sent: int = 0
     retrying: int = 0
     failed: int = 0
+    unreachable: str | None = None  # why the relay could not be reached, if it could not
 
     @property
     def claimed(self) -> int:
@@ -199,10 +205,21 @@ def deliver_sync(item: Sendable, relay: RelayConfig,
 
 # -- claim and record ---------------------------------------------------------------------
 
+def _waits_for_earlier(now: datetime) -> Any:
+    """An earlier mail to the same recipient about the same ticket is queued and not due."""
+    earlier = aliased(Outbox)
+    return exists().where(earlier.ticket_id == Outbox.ticket_id,
+                          earlier.to_addr == Outbox.to_addr, earlier.id < Outbox.id,
+                          earlier.state == OutboxState.QUEUED.value,
+                          earlier.next_attempt_at > now)
+
+
 def _due(session: Session, now: datetime, batch: int) -> list[Outbox]:
+    """Due rows, oldest written first, none that would overtake an earlier one."""
     stmt = (select(Outbox)
-            .where(Outbox.state == OutboxState.QUEUED.value, Outbox.next_attempt_at <= now)
-            .order_by(Outbox.next_attempt_at, Outbox.id).limit(batch))
+            .where(Outbox.state == OutboxState.QUEUED.value, Outbox.next_attempt_at <= now,
+                   ~_waits_for_earlier(now))
+            .order_by(Outbox.id).limit(batch))
     if session.get_bind().dialect.name == "postgresql":
         stmt = stmt.with_for_update(skip_locked=True)
     return list(session.scalars(stmt))
@@ -291,18 +308,63 @@ def record(session_factory: SessionFactory, parcel: Parcel, delivery: Delivery,
 
 # -- passes --------------------------------------------------------------------------------
 
+def unreachable(delivery: Delivery) -> bool:
+    """The relay never answered (refused connection, timeout, DNS): no row can go now."""
+    return delivery.outcome is Outcome.RETRY and delivery.code is None
+
+
+def _key(parcel: Parcel) -> tuple[int, str] | None:
+    if parcel.ticket_id is None or not parcel.recipients:
+        return None
+    return parcel.ticket_id, parcel.recipients[0].strip().lower()
+
+
 async def flush(session_factory: SessionFactory, relay: RelayConfig, now: datetime,
                 outbox: OutboxConfig = DEFAULT_OUTBOX) -> FlushResult:
     """One pass over the due rows. Database work runs in a thread to keep the loop free."""
     parcels = await asyncio.to_thread(claim, session_factory, now, outbox)
     counts = {outcome: 0 for outcome in Outcome}
+    down: Delivery | None = None
+    held: set[tuple[int, str]] = set()  # (ticket, recipient) whose earlier mail did not go
     for parcel in parcels:
-        delivery = await deliver(parcel, relay, outbox)
+        key = _key(parcel)
+        if down is not None:
+            delivery = down
+        elif key is not None and key in held:
+            delivery = Delivery(Outcome.RETRY, None, "waiting for an earlier mail")
+        else:
+            delivery = await deliver(parcel, relay, outbox)
+            down = delivery if unreachable(delivery) else None
+        if delivery.outcome is not Outcome.SENT and key is not None:
+            held.add(key)
         outcome = await asyncio.to_thread(record, session_factory, parcel, delivery, now,
                                           relay, outbox)
         if outcome is not None:
             counts[outcome] += 1
-    return FlushResult(counts[Outcome.SENT], counts[Outcome.RETRY], counts[Outcome.FAILED])
+    return FlushResult(counts[Outcome.SENT], counts[Outcome.RETRY], counts[Outcome.FAILED],
+                       down.text if down is not None else None)
+
+
+def make_due(session_factory: SessionFactory, now: datetime, only: int | None = None) -> int:
+    """Make queued mail due now, backoff or not (`postqueue -f`); with `only`, that row
+    and the earlier queued mail to its recipient about its ticket. Returns rows changed.
+
+    A row a running daemon claimed a moment ago is due again too: at worst it goes out
+    twice with the same Message-ID, which clients show once.
+    """
+    with session_factory() as session, session.begin():
+        where = [Outbox.state == OutboxState.QUEUED.value, Outbox.next_attempt_at > now]
+        if only is not None:
+            row = session.get(Outbox, only)
+            if row is None:
+                return 0
+            where += [Outbox.id <= row.id] + ([Outbox.ticket_id == row.ticket_id,
+                                               Outbox.to_addr == row.to_addr]
+                                              if row.ticket_id is not None else
+                                              [Outbox.id == row.id])
+        result = session.execute(update(Outbox).where(*where).values(next_attempt_at=now)
+                                 .execution_options(synchronize_session=False))
+        return int(getattr(result, "rowcount", 0) or 0)
 
 
 def flush_once(session_factory: SessionFactory, relay_config: RelayConfig,

@@ -63,7 +63,11 @@ def test_command(config: Config, eml_path: Path, as_json: bool = False, *,
         print(f"{eml_path}: cannot read: {exc.strerror}", file=out)
         return EXIT_INVALID
     zone = config.desk.timezone
-    ctx = RuleContext(now=now or datetime.now(ZoneInfo(zone)), timezone=zone,
+    # Time conditions are evaluated at --at, else when the mail was written, else now.
+    at = now or mail.date or datetime.now(ZoneInfo(zone))
+    print(f"evaluated at {at.astimezone(ZoneInfo(zone)).isoformat()} ({zone})",
+          file=sys.stderr)
+    ctx = RuleContext(now=at, timezone=zone,
                       desk_addresses=config.desk.addresses, is_follow_up=follow_up)
     decision = evaluate(ruleset, mail, ctx)
     if as_json:

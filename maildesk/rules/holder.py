@@ -27,6 +27,20 @@ class RulesHolder:
         self.templates, self.sla_policies = templates, sla_policies
         self.ruleset: RuleSet = self._load()
         self._failed: dict[str, int] | None = None  # files of the last failed attempt
+        self.problems: list[Problem] = []  # of the files on disk, when standing in for them
+
+    @classmethod
+    def standing_in(cls, rules_dir: Path, ruleset: RuleSet, problems: list[Problem], *,
+                    templates: set[str] | None = None,
+                    sla_policies: set[str] | None = None) -> RulesHolder:
+        """A holder for `ruleset` while the files in rules_dir have `problems`."""
+        holder = cls.__new__(cls)
+        holder.rules_dir = Path(rules_dir)
+        holder.templates, holder.sla_policies = templates, sla_policies
+        holder.ruleset = ruleset
+        holder._failed = holder._snapshot()
+        holder.problems = list(problems)
+        return holder
 
     @classmethod
     def from_ruleset(cls, rules_dir: Path, ruleset: RuleSet) -> RulesHolder:

@@ -28,10 +28,12 @@ from maildesk.config.model import Config, ImapAccount, load_config
 from maildesk.errors import ConfigError, Problem, TemporaryFailure
 from maildesk.intake import imap, smtp
 from maildesk.intake.receiver import Receiver
+from maildesk.outbox.relay import RELAY_CHECK_EVERY, RelayHealth, probe_relay
 from maildesk.outbox.worker import outbox_worker
 from maildesk.pipeline.flow import recover
 from maildesk.runtime.desk import DeskHolder
 from maildesk.runtime.metrics import Metrics
+from maildesk.runtime.store_metrics import StoreCollector
 from maildesk.sla.scheduler import timer_worker
 from maildesk.store.db import transaction
 from maildesk.store.models import DaemonStatus
@@ -132,19 +134,21 @@ class Daemon:
         self.heartbeat_every = heartbeat_every
         self.metrics = Metrics()
         self.metrics.watch_oauth(lambda now: oauth_states(self.holder.current.config, now))
+        self.metrics.watch_store(StoreCollector(desk.sessions, desk.clock))
         self.receiver = Receiver(holder, self.metrics)
         self.stop = asyncio.Event()
         self.listeners: list[smtp.Listener] = []
         self.notifier = sdnotify.SystemdNotifier()
         self.name = f"{socket.gethostname()}:{os.getpid()}"
         self.started_at: datetime = desk.clock()
+        self.relay_health = RelayHealth()
 
     def workers(self) -> list[tuple[str, Worker]]:
         """Everything that runs besides the listener, named for the logs."""
         accounts = [(f"imap:{a.name}", imap_worker(a, self.receiver))
                     for a in self.holder.current.config.imap]
         return [*self.background, ("heartbeat", self.heartbeat), ("watchdog", self.watchdog),
-                *accounts]
+                ("relay-check", self.relay_check), *accounts]
 
     async def run(self) -> int:
         """Serve until SIGTERM/SIGINT; exit status 0 after a clean stop."""
@@ -243,6 +247,17 @@ class Daemon:
                 session.add(row)
         except TemporaryFailure as exc:
             log.warning("heartbeat: %s", exc)
+
+    async def relay_check(self, holder: DeskHolder, stop: asyncio.Event) -> None:
+        """Probe the relay at start-up and then regularly; a dead relay is logged once.
+        The current snapshot each time, so a reloaded [relay] is probed at once."""
+        while True:
+            desk = holder.current
+            error = await probe_relay(desk.config.relay)
+            self.relay_health.observe(desk.config.relay, error, desk.clock())
+            self.metrics.relay(self.relay_health.snapshot())
+            if await pause(stop, RELAY_CHECK_EVERY):
+                return
 
     async def watchdog(self, holder: DeskHolder, stop: asyncio.Event) -> None:
         """WATCHDOG=1 at half of systemd's WatchdogSec, from the event loop itself, so a

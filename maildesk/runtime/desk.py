@@ -25,7 +25,7 @@ from maildesk.config.model import Config
 from maildesk.errors import ConfigError, Problem, TemporaryFailure
 from maildesk.mail.loops import LoopLimits
 from maildesk.outbox.templates import TemplateStore
-from maildesk.rules import RuleSet, RulesHolder
+from maildesk.rules import RuleSet, RulesHolder, last_good
 from maildesk.sla.load import load_sla
 from maildesk.sla.model import SlaSettings
 from maildesk.store.db import make_engine, make_sessionmaker
@@ -140,8 +140,31 @@ def load_templates(config: Config) -> TemplateStore:
     return store
 
 
-def load_resources(config: Config) -> tuple[RulesHolder, TemplateStore, SlaSettings]:
-    """Rules, templates and SLA settings, all valid, or ConfigError listing every problem."""
+def _rules(config: Config, names: set[str] | None, policies: set[str] | None,
+           lenient: bool) -> RulesHolder:
+    """The rules on disk; when `lenient` and they are broken, the last good copy (or none)."""
+    try:
+        holder = RulesHolder(config.rules_dir, templates=names, sla_policies=policies)
+    except ConfigError as exc:
+        if not lenient:
+            raise
+        ruleset, origin = last_good.recall(config.storage.dir, templates=names,
+                                           sla_policies=policies)
+        log.warning("%s has %d problem(s) (see `maildesk check`); using %s",
+                    config.rules_dir, len(exc.problems), origin)
+        return RulesHolder.standing_in(config.rules_dir, ruleset, exc.problems,
+                                       templates=names, sla_policies=policies)
+    last_good.remember(holder.ruleset, config.rules_dir, config.storage.dir)
+    return holder
+
+
+def load_resources(config: Config, *, lenient: bool = False
+                   ) -> tuple[RulesHolder, TemplateStore, SlaSettings]:
+    """Rules, templates and SLA settings, all valid, or ConfigError listing every problem.
+
+    `lenient` (commands that read or act on tickets) stands in the last good rules for
+    broken ones, with a warning, instead of failing.
+    """
     problems: list[Problem] = []
     templates = sla = None
     try:
@@ -154,8 +177,7 @@ def load_resources(config: Config) -> tuple[RulesHolder, TemplateStore, SlaSetti
         problems.extend(exc.problems)
     try:
         names = set(templates.names()) | {"none"} if templates else None
-        rules = RulesHolder(config.rules_dir, templates=names,
-                            sla_policies=set(sla.policies) if sla else None)
+        rules = _rules(config, names, set(sla.policies) if sla else None, lenient)
     except ConfigError as exc:
         problems.extend(exc.problems)
     if problems:
@@ -164,15 +186,15 @@ def load_resources(config: Config) -> tuple[RulesHolder, TemplateStore, SlaSetti
 
 
 def open_desk(config: Config, *, migrate: bool | None = None,
-              clock: Callable[[], datetime] = utcnow) -> Desk:
+              clock: Callable[[], datetime] = utcnow, lenient: bool = False) -> Desk:
     """Load rules and templates, then connect to storage (migrating when configured)."""
-    return open_holder(config, migrate=migrate, clock=clock).current
+    return open_holder(config, migrate=migrate, clock=clock, lenient=lenient).current
 
 
 def open_holder(config: Config, *, migrate: bool | None = None,
-                clock: Callable[[], datetime] = utcnow) -> DeskHolder:
+                clock: Callable[[], datetime] = utcnow, lenient: bool = False) -> DeskHolder:
     """The same, kept in a holder that can reload it (the daemon's way)."""
-    rules, templates, sla = load_resources(config)
+    rules, templates, sla = load_resources(config, lenient=lenient)
     engine = make_engine(config.database.url)
     if config.database.auto_migrate if migrate is None else migrate:
         try:

@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from typing import Any
 
-from prometheus_client import CollectorRegistry, Counter, start_http_server
+from prometheus_client import CollectorRegistry, Counter, Gauge, start_http_server
 from prometheus_client.core import GaugeMetricFamily, Metric
 
 from maildesk.config.model import MetricsConfig
@@ -44,6 +44,25 @@ class Metrics:
         self.outcomes = Counter("maildesk_outcomes", "Pipeline outcomes", ["kind"], registry=r)
         self.errors = Counter("maildesk_errors", "Intake failures (mail not taken)",
                               ["source"], registry=r)
+        self.relay_up = Gauge("maildesk_relay_up",
+                              "1 when the last probe of the relay succeeded, else 0", registry=r)
+        self.imap_last_poll = Gauge("maildesk_imap_last_poll_timestamp_seconds",
+                                    "When the account was last read without error (Unix time)",
+                                    ["account"], registry=r)
+
+    def watch_store(self, collector: Any) -> None:
+        """Add the database figures (a StoreCollector) to this registry."""
+        self.registry.register(collector)
+
+    def polled(self, account: str) -> None:
+        """An IMAP account was read to the end without error."""
+        self.imap_last_poll.labels(account).set_to_current_time()
+
+    def relay(self, state: dict[str, Any]) -> None:
+        """Record the relay's health (a RelayHealth snapshot) for the gauge and the heartbeat."""
+        self.relay_up.set(1 if state.get("ok") else 0)
+        with self._lock:
+            self._stats["relay"] = dict(state)
 
     def record(self, source: str, result: Accepted) -> None:
         """Count one mail that accept() took, by what became of it."""

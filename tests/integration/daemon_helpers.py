@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import signal
 import subprocess
@@ -21,6 +22,9 @@ from maildesk.store.models import RawMessage, Ticket
 
 T = TypeVar("T")
 REPO = Path(__file__).resolve().parents[2]
+# How long to wait for something a daemon does by itself. Generous, because a busy
+# two-core machine can be very slow, and harmless, because waits end once it happened.
+DEADLINE = float(os.environ.get("MAILDESK_TEST_DEADLINE", "180"))
 
 
 def make_desk(root: Path, url: str, extra: str = "") -> Path:
@@ -38,7 +42,7 @@ def mail(n: int, tag: str = "t", to: str = "support@acme.example") -> bytes:
             ).encode()
 
 
-def wait_until(predicate: Callable[[], T], timeout: float = 10.0, every: float = 0.05) -> T:
+def wait_until(predicate: Callable[[], T], timeout: float = DEADLINE, every: float = 0.05) -> T:
     deadline = time.monotonic() + timeout
     while True:
         value = predicate()
@@ -100,7 +104,7 @@ class DaemonProcess:
             stdout=handle, stderr=handle, env=env, cwd=self.config.parent)
         start = self.log.stat().st_size if self.log.exists() else 0
         found = wait_until(lambda: ready in self.log.read_text()[start:]
-                           or self.process.poll() is not None, 20)  # type: ignore[union-attr]
+                           or self.process.poll() is not None)  # type: ignore[union-attr]
         if not found or self.process.poll() is not None:
             raise RuntimeError(f"daemon did not start:\n{self.log.read_text()[-3000:]}")
 
@@ -121,4 +125,23 @@ class DaemonProcess:
 def maildesk(config: Path, *args: str) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     return subprocess.run([sys.executable, "-m", "maildesk", "-c", str(config), *args],
-                          capture_output=True, text=True, env=env, timeout=60)
+                          capture_output=True, text=True, env=env, timeout=DEADLINE)
+
+
+def backlog(config: Path) -> dict[str, Any]:
+    """The `backlog` part of `maildesk status --json` (what is not processed or sent)."""
+    result = maildesk(config, "status", "--json")
+    return json.loads(result.stdout)["backlog"] if result.stdout else {}
+
+
+def wait_idle(config: Path, timeout: float = DEADLINE) -> dict[str, Any]:
+    """Wait until the daemon has processed every stored mail and the outbox has nothing
+    due; returns the last backlog seen (check its `idle`)."""
+    seen: dict[str, Any] = {}
+
+    def idle() -> bool:
+        seen.update(backlog(config))
+        return bool(seen.get("idle"))
+
+    wait_until(idle, timeout, every=0.5)
+    return seen

@@ -145,7 +145,7 @@ def test_outlook_es_pending_and_mensaje_original(desk: Desk) -> None:
     assert "waiting for your answer" in text  # the update says the ball is in their court
     assert ticket(desk, opened.ref).status == TicketStatus.PENDING
     confirm = to_agent(desk, "confirm")
-    assert len(confirm) == 1 and "status: pending" in body(confirm[0])
+    assert len(confirm) == 1 and "estado: pendiente" in body(confirm[0])  # Ana reads Spanish
     assert confirm[0]["To"].addresses[0].addr_spec == ANA
 
 
@@ -187,8 +187,8 @@ def test_every_other_command_is_applied_and_confirmed(desk: Desk) -> None:
     text = body(to_customer(desk)[-1])
     assert "a colleague from billing takes over" in text and "#" not in text
     confirm = body(to_agent(desk, "confirm")[0])
-    for line in ("priority: P1", "type: incident", "tag: refund", "tag: duplicate",
-                 "assignee: Bruno Díaz", "answer sent to the customer"):
+    for line in ("prioridad: P1", "tipo: incidencia", "etiqueta: refund", "etiqueta: duplicate",
+                 "asignada a: Bruno Díaz", "respuesta en cola para el cliente"):
         assert line in confirm
     assert any(e.action == "priority" and e.actor == ANA for e in events(desk, opened.ref))
 
@@ -236,7 +236,7 @@ def test_invalid_command_applies_nothing(desk: Desk) -> None:
     saved = ticket(desk, opened.ref)
     assert saved.status == TicketStatus.NEW and saved.first_response_at is None
     error = to_agent(desk, "command_error")
-    assert len(error) == 1 and "unknown command: #frobnicate now" in body(error[0])
+    assert len(error) == 1 and "comando desconocido: #frobnicate now" in body(error[0])
     assert error[0]["To"].addresses[0].addr_spec == ANA
     with desk.sessions() as session:
         rows = session.execute(select(Outbox.data)).scalars().all()

@@ -83,4 +83,4 @@ def test_round_trip_over_smtp(desk: Desk) -> None:
     assert "the duplicate charge is refunded" in text
     assert "wrote:" not in text and "charged twice" not in text and "#tag" not in text
     confirms = [received(e) for e in sink.received if e.rcpt_tos == ["ana@example.com"]]
-    assert len(confirms) == 1 and "tag: refund" in confirms[0].get_body(("plain",)).get_content()
+    assert len(confirms) == 1 and "etiqueta: refund" in confirms[0].get_body(("plain",)).get_content()

@@ -124,9 +124,9 @@ def test_idle_picks_mail_up_without_waiting_for_a_poll(make, dovecot, db_url) ->
     poller.start()
     try:
         append(dovecot, mail(1))
-        assert wait_until(lambda: counts(db_url) == (1, 1), 5)
+        assert wait_until(lambda: counts(db_url) == (1, 1))
         append(dovecot, mail(2))
-        assert wait_until(lambda: counts(db_url) == (2, 2), 5)
+        assert wait_until(lambda: counts(db_url) == (2, 2))
     finally:
         stop.set()
         poller.join(5)
@@ -141,11 +141,11 @@ def test_dovecot_restart_mid_run_loses_and_duplicates_nothing(make, dovecot, db_
     poller.start()
     try:
         append(dovecot, mail(1), mail(2))
-        assert wait_until(lambda: counts(db_url) == (2, 2), 5)
+        assert wait_until(lambda: counts(db_url) == (2, 2))
         dovecot.stop()
         dovecot.start()
         append(dovecot, mail(3), mail(4))  # while the poller is reconnecting
-        assert wait_until(lambda: counts(db_url) == (4, 4), 8)
+        assert wait_until(lambda: counts(db_url) == (4, 4))
     finally:
         stop.set()
         poller.join(5)

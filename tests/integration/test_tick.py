@@ -259,11 +259,11 @@ def test_tick_command_prints_what_it_did(tmp_path: Path, db_url: str) -> None:
 
 @pytest.mark.postgres
 def test_two_tick_processes_at_once_never_act_twice(tmp_path: Path,
-                                                      pg_schema_url: str) -> None:
+                                                      pg_url: str) -> None:
     from tests.conftest import _truncate
 
-    _truncate(pg_schema_url)
-    desk = make_desk(tmp_path / "desk", pg_schema_url)
+    _truncate(pg_url)
+    desk = make_desk(tmp_path / "desk", pg_url)
     refs = [open_invoice_ticket(desk, madrid(2025, 11, 24, 9, 0)) for _ in range(40)]
     for ref in refs[::2]:
         set_status(desk, ref, TicketStatus.PENDING, madrid(2025, 11, 24, 9, 30))
@@ -285,3 +285,21 @@ def test_two_tick_processes_at_once_never_act_twice(tmp_path: Path,
     assert len(outbox(desk, "escalation")) == 20 * 3
     assert tick(desk, datetime(2025, 11, 28, 12, 0, tzinfo=UTC)).actions == ()
     desk.close()
+
+
+def test_tick_dry_run_prints_the_same_actions_and_writes_nothing(tmp_path: Path,
+                                                                  db_url: str) -> None:
+    desk = make_desk(tmp_path / "desk", db_url)
+    ref = open_invoice_ticket(desk, madrid(2025, 11, 24, 10, 0))
+    desk.close()
+    config = tmp_path / "desk" / "maildesk.toml"
+    before = json.loads(run_maildesk(config, "tickets", "show", ref, "--json"))
+    outbox_before = run_maildesk(config, "outbox", "list", "--json")
+    dry = run_maildesk(config, "tick", "--dry-run", "--now", "2025-11-24T14:00:00+01:00")
+    assert f"{ref}  breach-response" in dry and f"{ref}  escalate" in dry
+    assert "dry run: 2 action(s) on 1 ticket(s)" in dry
+    after = json.loads(run_maildesk(config, "tickets", "show", ref, "--json"))
+    assert after["events"] == before["events"] and after["sla"] == before["sla"]
+    assert run_maildesk(config, "outbox", "list", "--json") == outbox_before
+    assert "2 action(s) on 1 ticket(s)" in run_maildesk(config, "tick", "--now",
+                                                        "2025-11-24T14:00:00+01:00")

@@ -24,7 +24,21 @@ ENGLISH_AND_SPANISH = [
     ("#priority P1", "#prioridad p1", "priority", "P1"),
     ("#type incident", "#tipo incidencia", "type", TicketType.INCIDENT),
     ("#escalate", "#escalar", "escalate", True), ("#tag vpn", "#etiqueta VPN", "tags", ("vpn",)),
+    ("#status pending", "#estado pendiente", "status", TicketStatus.PENDING),
+    ("#status closed", "#estado Cerrado", "status", TicketStatus.CLOSED),
+    ("#status resolved", "#estado resuelto", "status", TicketStatus.RESOLVED),
+    ("#status open", "#estado abierto", "status", TicketStatus.OPEN),
 ]
+
+
+def test_status_needs_a_known_state_and_agrees_with_the_others() -> None:
+    _, plan = interpret("#status sleeping\nx", RULES)
+    assert plan.errors == ("#status sleeping: unknown state (use open, pending, resolved "
+                           "or closed)",)
+    _, plan = interpret("#status pending\n#close\nx", RULES)
+    assert plan.errors == ("#close: conflicts with another status",)
+    _, plan = interpret("#estado\nx", RULES)
+    assert plan.errors and "needs a value" in plan.errors[0]
 
 
 @pytest.mark.parametrize("english, spanish, field, value", ENGLISH_AND_SPANISH)

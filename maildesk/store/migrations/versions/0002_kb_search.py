@@ -7,9 +7,12 @@ so the triggers stay plain SQL and any client may write kb_articles.
 
 PostgreSQL: a stored generated tsvector combining the `spanish` and `english`
 configurations over accent-folded text, with a GIN index. Accents are folded by
-`md_fold(text)`, an IMMUTABLE wrapper around `unaccent` (schema-qualified, so it works
-whatever the search_path); when the server refuses `CREATE EXTENSION unaccent`, the
-wrapper falls back to `translate()` over the Latin-1 accented letters.
+`md_fold(text)`, an IMMUTABLE wrapper around `unaccent`. The extension is created in
+`public`, not in whatever schema heads the search_path, and the wrapper names it with
+its schema: maildesk's own schema can then be dropped or renamed without taking the
+extension (and every other schema's md_fold) with it. When the server refuses
+`CREATE EXTENSION unaccent`, the wrapper falls back to `translate()` over the Latin-1
+accented letters.
 
 Revision ID: 0002
 Revises: 0001
@@ -72,14 +75,23 @@ TSV = " || ".join([_weighted("title", "A"), _weighted("tags::text", "B"),
                    _weighted("problem", "C"), _weighted("solution", "C")])
 
 
-def _unaccent_schema() -> str | None:
-    """The schema holding unaccent, creating the extension if the server lets us."""
+def _create_unaccent() -> None:
+    """CREATE EXTENSION unaccent in `public` (else the default schema) if the server lets us."""
     bind = op.get_bind()
-    try:
-        with bind.begin_nested():
-            bind.exec_driver_sql("CREATE EXTENSION IF NOT EXISTS unaccent")
-    except DBAPIError:
-        pass  # no privilege or no contrib package: fold with translate() instead
+    for statement in ("CREATE EXTENSION IF NOT EXISTS unaccent WITH SCHEMA public",
+                      "CREATE EXTENSION IF NOT EXISTS unaccent"):
+        try:
+            with bind.begin_nested():
+                bind.exec_driver_sql(statement)
+            return
+        except DBAPIError:
+            continue  # no `public`, no privilege or no contrib package
+
+
+def _unaccent_schema() -> str | None:
+    """The schema holding unaccent (None without it: fold with translate() instead)."""
+    _create_unaccent()
+    bind = op.get_bind()
     row = bind.exec_driver_sql("SELECT quote_ident(n.nspname) FROM pg_extension e "
                                "JOIN pg_namespace n ON n.oid = e.extnamespace "
                                "WHERE e.extname = 'unaccent'").first()

@@ -1,0 +1,74 @@
+"""The lines an agent reads in a confirmation or an error mail, in the agent's language.
+
+actions and commands describe what happened in English (the CLI prints that too); this
+table turns each line into Spanish for agents whose language is `es`. A line the table
+does not know stays as it is, and a test renders every known line in both languages.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+
+STATES_ES = {"new": "nueva", "open": "abierta", "pending": "pendiente",
+             "resolved": "resuelta", "closed": "cerrada"}
+TYPES_ES = {"incident": "incidencia", "question": "pregunta", "request": "solicitud"}
+
+Replacement = str | Callable[[re.Match[str]], str]
+
+_ES: list[tuple[str, Replacement]] = [
+    (r"answer queued for the customer", "respuesta en cola para el cliente"),
+    (r"internal note added \(not sent to the customer\)",
+     "nota interna añadida (no se envía al cliente)"),
+    (r"status: (\w+)", lambda m: f"estado: {STATES_ES.get(m[1], m[1])}"),
+    (r"assignee: (.*)", r"asignada a: \1"),
+    (r"team: (.*) \(unassigned\)", r"equipo: \1 (sin asignar)"),
+    (r"priority: (.*)", r"prioridad: \1"),
+    (r"type: (\w+)", lambda m: f"tipo: {TYPES_ES.get(m[1], m[1])}"),
+    (r"escalated to the next tier", "escalada al siguiente nivel"),
+    (r"not escalated: already at the top tier", "no escalada: ya está en el nivel más alto"),
+    (r"tag: (.*)", r"etiqueta: \1"),
+    (r"knowledge base draft made from this answer",
+     "borrador de la base de conocimiento creado a partir de esta respuesta"),
+    (r"unknown command: (.*)", r"comando desconocido: \1"),
+    (r"(.*): needs a value \(#(\w+) …\)", r"\1: necesita un valor (#\2 …)"),
+    (r"(.*): #(\w+) takes no value", r"\1: #\2 no admite ningún valor"),
+    (r"(.*): conflicts with another status", r"\1: contradice otro cambio de estado"),
+    (r"(.*): unknown state \(use open, pending, resolved or closed\)",
+     r"\1: estado desconocido (use abierto, pendiente, resuelto o cerrado)"),
+    (r"(.*): unknown priority \(use one of (.*)\)", r"\1: prioridad desconocida (use \2)"),
+    (r"(.*): two different priorities", r"\1: dos prioridades distintas"),
+    (r"(.*): unknown type \(use incident, question or request\)",
+     r"\1: tipo desconocido (use incidencia, pregunta o solicitud)"),
+    (r"(.*): two different types", r"\1: dos tipos distintos"),
+    (r"(.*): a tag is one word \(letters, digits, \. _ -\)",
+     r"\1: una etiqueta es una sola palabra (letras, dígitos, . _ -)"),
+    (r"(.*): unknown team (.*) \(teams: (.*)\)", r"\1: equipo desconocido \2 (equipos: \3)"),
+    (r"(.*): assign to an agent or a team, not both",
+     r"\1: asigne a un agente o a un equipo, no a ambos"),
+    (r"(.*): two different teams", r"\1: dos equipos distintos"),
+    (r"(.*): two different agents", r"\1: dos agentes distintos"),
+    (r"(.*): no agent (.*) \(use an agent's e-mail or full name, or team:NAME\)",
+     r"\1: no hay ningún agente \2 (use el correo o el nombre completo de un agente, "
+     r"o equipo:NOMBRE)"),
+    (r"#note: the note is empty \(write it below the commands\)",
+     "#nota: la nota está vacía (escríbala debajo de los comandos)"),
+    (r"#kb: an internal note cannot be the documented solution",
+     "#kb: una nota interna no puede ser la solución documentada"),
+    (r"#kb: no answer to document yet \(write it below the commands\)",
+     "#kb: todavía no hay ninguna respuesta que documentar (escríbala debajo de los comandos)"),
+]
+_TABLES = {"es": [(re.compile(f"^{pattern}$"), replacement) for pattern, replacement in _ES]}
+
+
+def translate(line: str, language: str) -> str:
+    """Pure: `line` in `language` when the table knows it, else unchanged."""
+    for pattern, replacement in _TABLES.get(language, ()):
+        match = pattern.match(line)
+        if match:
+            return replacement(match) if callable(replacement) else match.expand(replacement)
+    return line
+
+
+def translate_all(lines: Sequence[str], language: str) -> tuple[str, ...]:
+    return tuple(translate(line, language) for line in lines)
