@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from maildesk.mail.addresses import normalise_address
 from maildesk.store.models import (
+    TICKET_NUMBERS,
     Contact,
     Counter,
     Event,
@@ -59,7 +60,16 @@ def store_raw(session: Session, raw: RawMail, message_id: str | None) -> tuple[i
 
 
 def next_number(session: Session, name: str = "ticket") -> int:
-    """Next value of a counter; the UPDATE row lock serialises concurrent daemons."""
+    """Next value of a counter: unique and increasing, with gaps allowed.
+
+    PostgreSQL: nextval() of the ticket sequence, which locks nothing until the end of
+    the transaction, so concurrent daemons open tickets in parallel (a rolled-back mail
+    leaves a gap). SQLite: the `counters` row, updated in the caller's transaction, which
+    already holds the database's single write lock (BEGIN IMMEDIATE), so this adds no
+    waiting; a transaction of its own would wait on that very lock.
+    """
+    if name == "ticket" and session.get_bind().dialect.name == "postgresql":
+        return int(session.execute(select(TICKET_NUMBERS.next_value())).scalar_one())
     stmt = (update(Counter).where(Counter.name == name).values(value=Counter.value + 1)
             .returning(Counter.value))
     value = session.execute(stmt).scalar_one_or_none()
