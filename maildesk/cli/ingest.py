@@ -71,32 +71,49 @@ def _store_and_process(args: argparse.Namespace, raws: list[RawMail]) -> None:
 
 def _store_only(config: Config, raws: list[RawMail]) -> None:
     """Commit each raw mail durably, and nothing else."""
+    from maildesk.mail.mime import header_message_id
+    from maildesk.store.rawpipe import SchemaMissing, sqlite_path, store_raw_sqlite
+
+    path = sqlite_path(config.database.url)
+    for raw in raws:
+        message_id = header_message_id(raw.data)
+        try:
+            if path is None:
+                raw_id, created = _store_sqlalchemy(config, raw, message_id)
+            else:
+                raw_id, created = store_raw_sqlite(path, raw, message_id)
+        except SchemaMissing:
+            if not config.database.auto_migrate:
+                raise TemporaryFailure("no schema: run `maildesk db upgrade`") from None
+            raw_id, created = _store_sqlalchemy(config, raw, message_id)
+        state = "stored" if created else "duplicate"
+        print(f"{raw.source_ref or 'stdin'}: {state} raw={raw_id}")
+
+
+def _store_sqlalchemy(config: Config, raw: RawMail, message_id: str | None) -> tuple[int, bool]:
+    """Through SQLAlchemy (PostgreSQL, or a database to migrate first)."""
     from sqlalchemy.exc import DBAPIError
 
-    from maildesk.mail.mime import header_message_id
     from maildesk.store.db import make_engine, make_sessionmaker, transaction
     from maildesk.store.queries import store_raw
 
     engine = make_engine(config.database.url)
     sessions = make_sessionmaker(engine)
 
-    def store(raw: RawMail) -> tuple[int, bool]:
+    def store() -> tuple[int, bool]:
         with transaction(sessions) as session:
-            return store_raw(session, raw, header_message_id(raw.data))
+            return store_raw(session, raw, message_id)
 
     try:
-        for index, raw in enumerate(raws):
-            try:
-                raw_id, created = store(raw)
-            except (TemporaryFailure, DBAPIError):
-                # A database never migrated has no raw_messages table yet: migrate (the
-                # only time this path loads Alembic) and try once more.
-                if index or not config.database.auto_migrate:
-                    raise
-                _migrate(engine)
-                raw_id, created = store(raw)
-            state = "stored" if created else "duplicate"
-            print(f"{raw.source_ref or 'stdin'}: {state} raw={raw_id}")
+        try:
+            return store()
+        except (TemporaryFailure, DBAPIError):
+            # A database never migrated has no raw_messages table yet: migrate (the
+            # only time this path loads Alembic) and try once more.
+            if not config.database.auto_migrate:
+                raise
+            _migrate(engine)
+            return store()
     finally:
         engine.dispose()
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any
@@ -23,6 +22,7 @@ from maildesk.store.models import (
     Ticket,
     utcnow,
 )
+from maildesk.store.rawpipe import dedup_key
 from maildesk.tickets.threader import Lookups, TicketView
 from maildesk.types import RawMail, RawState, TicketStatus
 
@@ -37,12 +37,6 @@ def insert_ignore(session: Session, table: Table, values: dict[str, Any],
         return session.execute(stmt.returning(returning)).scalar_one_or_none()
     session.execute(stmt)
     return None
-
-
-def dedup_key(message_id: str | None, data: bytes) -> tuple[str, str]:
-    """Mail is the same mail when its Message-ID is, or, lacking one, its bytes are."""
-    sha = hashlib.sha256(data).hexdigest()
-    return (f"mid:{message_id}" if message_id else f"sha:{sha}"), sha
 
 
 def store_raw(session: Session, raw: RawMail, message_id: str | None) -> tuple[int, bool]:
