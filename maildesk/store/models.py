@@ -14,6 +14,7 @@ from sqlalchemy import (
     Index,
     Integer,
     LargeBinary,
+    Sequence,
     String,
     Text,
     TypeDecorator,
@@ -296,3 +297,13 @@ class Article(Base):
 
 Index("ix_tickets_customer_activity", Ticket.customer_id, Ticket.last_activity_at)
 Index("ix_outbox_due", Outbox.state, Outbox.next_attempt_at)
+# The lookups made for every mail: weak-subject threading and the loop-limit windows.
+# Each filters on equality then ranges over a time, so they stay flat as tables grow.
+Index("ix_tickets_subject_activity", Ticket.normalized_subject, Ticket.last_activity_at)
+Index("ix_outbox_to_created", Outbox.to_addr, Outbox.created_at)
+Index("ix_outbox_ticket_created", Outbox.ticket_id, Outbox.created_at)
+
+# PostgreSQL numbers tickets from this sequence (owned by tickets.number, see the
+# perf_indexes migration): nextval() takes no lock a concurrent daemon waits on. SQLite
+# has no sequences and keeps the `counters` row.
+TICKET_NUMBERS = Sequence("ticket_number_seq", metadata=Base.metadata)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any
@@ -13,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from maildesk.mail.addresses import normalise_address
 from maildesk.store.models import (
+    TICKET_NUMBERS,
     Contact,
     Counter,
     Event,
@@ -22,6 +22,7 @@ from maildesk.store.models import (
     Ticket,
     utcnow,
 )
+from maildesk.store.rawpipe import dedup_key
 from maildesk.tickets.threader import Lookups, TicketView
 from maildesk.types import RawMail, RawState, TicketStatus
 
@@ -36,12 +37,6 @@ def insert_ignore(session: Session, table: Table, values: dict[str, Any],
         return session.execute(stmt.returning(returning)).scalar_one_or_none()
     session.execute(stmt)
     return None
-
-
-def dedup_key(message_id: str | None, data: bytes) -> tuple[str, str]:
-    """Mail is the same mail when its Message-ID is, or, lacking one, its bytes are."""
-    sha = hashlib.sha256(data).hexdigest()
-    return (f"mid:{message_id}" if message_id else f"sha:{sha}"), sha
 
 
 def store_raw(session: Session, raw: RawMail, message_id: str | None) -> tuple[int, bool]:
@@ -59,7 +54,16 @@ def store_raw(session: Session, raw: RawMail, message_id: str | None) -> tuple[i
 
 
 def next_number(session: Session, name: str = "ticket") -> int:
-    """Next value of a counter; the UPDATE row lock serialises concurrent daemons."""
+    """Next value of a counter: unique and increasing, with gaps allowed.
+
+    PostgreSQL: nextval() of the ticket sequence, which locks nothing until the end of
+    the transaction, so concurrent daemons open tickets in parallel (a rolled-back mail
+    leaves a gap). SQLite: the `counters` row, updated in the caller's transaction, which
+    already holds the database's single write lock (BEGIN IMMEDIATE), so this adds no
+    waiting; a transaction of its own would wait on that very lock.
+    """
+    if name == "ticket" and session.get_bind().dialect.name == "postgresql":
+        return int(session.execute(select(TICKET_NUMBERS.next_value())).scalar_one())
     stmt = (update(Counter).where(Counter.name == name).values(value=Counter.value + 1)
             .returning(Counter.value))
     value = session.execute(stmt).scalar_one_or_none()
