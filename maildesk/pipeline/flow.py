@@ -70,7 +70,7 @@ def quick_message_id(data: bytes) -> str | None:
     if not value:
         return None
     value = str(value).strip().strip("<>").strip()
-    return value[:900] or None
+    return value or None
 
 
 def accept(desk: Desk, raw: RawMail) -> Accepted:
