@@ -44,6 +44,13 @@ def test_corpus_is_documented() -> None:
     assert [n for n in documented if n not in readme] == []
 
 
+def test_forwarded_empty_multipart_is_parsed(eml) -> None:
+    mail = parse(eml("broken/09-forwarded-empty-multipart.eml"))
+    assert mail.text.startswith("Hello, I forward")
+    (inner,) = mail.forwarded
+    assert (inner.from_addr.email, inner.subject) == ("scanner@example.org", "Scan 0042")
+
+
 def test_not_a_mail_is_a_permanent_failure(eml) -> None:
     with pytest.raises(PermanentFailure, match="no header fields"):
         parse(eml("broken/08-not-mail.eml"))
