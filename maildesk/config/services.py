@@ -72,9 +72,12 @@ class OutboxConfig:
     burst_wait: float = 2.0  # first wait between tries in a pass (doubles each time)
     backoff: int = 60  # first wait between passes for a row (doubles per attempt)
     backoff_max: int = 3600
-    lease: int = 600  # a claimed row is left alone this long by other senders
+    # A claimed row is left alone this long by other senders; renewed while being sent,
+    # so after a crash the next sender takes the row over within one lease.
+    lease: int = 30
 
 
+MIN_LEASE = 3
 SMTP_PROTOCOLS = ("smtp", "lmtp")
 
 
@@ -197,8 +200,16 @@ def read_outbox(r: Reader) -> OutboxConfig:
         burst_wait=r.get("burst_wait", (int, float), d.burst_wait),
         backoff=read_duration(r, "backoff", d.backoff),
         backoff_max=read_duration(r, "backoff_max", d.backoff_max),
-        lease=read_duration(r, "lease", d.lease),
+        lease=_read_lease(r, d.lease),
     )
+
+
+def _read_lease(r: Reader, default: int) -> int:
+    lease = read_duration(r, "lease", default)
+    if lease < MIN_LEASE:
+        r.fail("lease", f"must be at least {MIN_LEASE} seconds (it is renewed every third)")
+        return default
+    return lease
 
 
 def read_smtp(r: Reader, base: Path) -> SmtpConfig:

@@ -10,4 +10,5 @@ from maildesk.runtime.desk import Desk
 
 async def outbox_worker(desk: Desk, stop: asyncio.Event) -> None:
     """Deliver queued mail through [relay] until the daemon stops."""
-    await run_sender(stop, desk.sessions, desk.config.relay, desk.config.outbox)
+    await run_sender(stop, desk.sessions, desk.config.relay, desk.config.outbox,
+                     clock=desk.clock)
