@@ -226,6 +226,9 @@ class Outbox(Base):
     sender: Mapped[str] = mapped_column(BoundedString(500))
     recipients: Mapped[list[str]] = mapped_column(JSON)
     to_addr: Mapped[str] = mapped_column(BoundedString(500), default="", index=True)  # first recipient
+    # The first recipient without a +tag, and its domain: what the loop limits count by.
+    to_base: Mapped[str] = mapped_column(BoundedString(500), default="", server_default="")
+    to_domain: Mapped[str] = mapped_column(BoundedString(255), default="", server_default="")
     data: Mapped[bytes] = mapped_column(LargeBinary)
     automatic: Mapped[bool] = mapped_column(Boolean, default=True)
     state: Mapped[str] = mapped_column(BoundedString(16), default="queued", index=True)
@@ -296,3 +299,5 @@ class Article(Base):
 
 Index("ix_tickets_customer_activity", Ticket.customer_id, Ticket.last_activity_at)
 Index("ix_outbox_due", Outbox.state, Outbox.next_attempt_at)
+Index("ix_outbox_to_base_created", Outbox.to_base, Outbox.created_at)
+Index("ix_outbox_to_domain_created", Outbox.to_domain, Outbox.created_at)

@@ -298,7 +298,10 @@ def test_recent_counts_and_suppression(sessions: sessionmaker[Session],
         counts = recent_counts(session, "Maria@Example.com", ticket_id, now, limits)
         assert (counts.to_recipient, counts.to_ticket, counts.total) == (3, 3, 3)
         assert counts.suppressed_until is None
-        assert recent_counts(session, "other@example.com", None, now, limits).to_recipient == 0
+        other = recent_counts(session, "other@example.com", None, now, limits)
+        assert (other.to_recipient, other.to_domain, other.first_contacts) == (0, 3, 1)
+        tagged = recent_counts(session, "maria+orders@example.com", None, now, limits)
+        assert tagged.to_recipient == 3  # +tags fold into the base address
         later = recent_counts(session, "maria@example.com", ticket_id, now + timedelta(hours=2),
                               limits)
         assert (later.to_recipient, later.total) == (0, 0)
