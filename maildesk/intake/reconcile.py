@@ -18,7 +18,7 @@ from maildesk.config.model import ImapAccount
 from maildesk.intake.imap import batches, connect
 from maildesk.runtime.desk import Desk
 from maildesk.store.models import RawMessage
-from maildesk.store.text import stored_form
+from maildesk.store.text import column_length, stored_form
 
 CHUNK = 500  # Message-IDs per IN (...) query
 
@@ -53,7 +53,7 @@ def mailbox_ids(client: IMAPClient, folders: Iterable[str]) -> set[str]:
             for data in client.fetch(batch, [b"BODY.PEEK[HEADER.FIELDS (MESSAGE-ID)]"]).values():
                 mid = header_message_id(data.get(b"BODY[HEADER.FIELDS (MESSAGE-ID)]", b""))
                 if mid:  # as the desk stores it, so over-long ids compare equal
-                    ids.add(stored_form(mid, RawMessage.message_id.type.length))
+                    ids.add(stored_form(mid, column_length(RawMessage.message_id)))
     return ids
 
 

@@ -21,11 +21,11 @@ from maildesk.store.models import (
     Ticket,
     utcnow,
 )
-from maildesk.store.text import stored_form
+from maildesk.store.text import column_length, stored_form
 from maildesk.tickets.threader import Lookups, TicketView
 from maildesk.types import RawMail, RawState, TicketStatus
 
-KEY_LENGTH = ThreadKey.__table__.c.key.type.length
+KEY_LENGTH = column_length(ThreadKey.__table__.c.key)
 
 
 def insert_ignore(session: Session, table: Table, values: dict[str, Any],

@@ -55,6 +55,11 @@ def stored_form(value: str, length: int | None) -> str:
     return bounded(clean_text(value), length)
 
 
+def column_length(column: Any) -> int | None:
+    """The declared length of a (Bounded)String column, None for unbounded text."""
+    return getattr(column.type, "length", None)
+
+
 class BoundedString(TypeDecorator[str]):
     """VARCHAR(n) whose values are NUL-free and fit n on every engine (see module doc)."""
 
@@ -64,7 +69,7 @@ class BoundedString(TypeDecorator[str]):
     def process_bind_param(self, value: Any, dialect: Any) -> Any:
         if not isinstance(value, str):
             return value
-        return stored_form(value, self.impl.length)  # type: ignore[attr-defined]
+        return stored_form(value, getattr(self.impl, "length", None))
 
 
 class CleanText(TypeDecorator[str]):
