@@ -72,13 +72,13 @@ def _store_and_process(args: argparse.Namespace, raws: list[RawMail]) -> None:
 def _store_only(config: Config, raws: list[RawMail]) -> None:
     """Commit each raw mail durably, and nothing else."""
     from maildesk.mail.mime import header_message_id
-    from maildesk.store.rawpipe import SchemaMissing, sqlite_path, store_raw_sqlite
+    from maildesk.store.rawpipe import SchemaMissing, plain_id, sqlite_path, store_raw_sqlite
 
     path = sqlite_path(config.database.url)
     for raw in raws:
         message_id = header_message_id(raw.data)
         try:
-            if path is None:
+            if path is None or not plain_id(message_id):
                 raw_id, created = _store_sqlalchemy(config, raw, message_id)
             else:
                 raw_id, created = store_raw_sqlite(path, raw, message_id)

@@ -29,12 +29,18 @@ class LoopsConfig:
     agent's reply is never held back. Windows are durations ("1h", "30m", "2d" or seconds).
     """
 
-    per_recipient: int = 5  # at most this many automatic mails to one address ...
+    per_recipient: int = 5  # at most this many automatic mails to one address (+tags folded) ...
     per_recipient_window: int = 3600  # ... in this many seconds
+    per_domain: int = 20  # ... to one domain (public mail providers excepted) ...
+    per_domain_window: int = 3600
     per_ticket: int = 10  # at most this many automatic mails on one ticket ...
     per_ticket_window: int = 3600
-    global_limit: int = 500  # at most this many automatic mails in all ...
+    # The global limit counts repeat mail only: mail to an address that already had
+    # automatic mail in the window. Addresses written to for the first time in the
+    # window have their own allowance, so one flooding sender never starves new ones.
+    global_limit: int = 500
     global_window: int = 3600
+    first_contact_limit: int = 500  # new addresses answered per global_window
     suppress_for: int = 7 * 86400  # how long a hard-bounced address gets no automatic mail
 
 
@@ -74,9 +80,12 @@ class OutboxConfig:
     burst_wait: float = 2.0  # first wait between tries in a pass (doubles each time)
     backoff: int = 60  # first wait between passes for a row (doubles per attempt)
     backoff_max: int = 3600
-    lease: int = 600  # a claimed row is left alone this long by other senders
+    # A claimed row is left alone this long by other senders; renewed while being sent,
+    # so after a crash the next sender takes the row over within one lease.
+    lease: int = 30
 
 
+MIN_LEASE = 3
 SMTP_PROTOCOLS = ("smtp", "lmtp")
 
 
@@ -154,15 +163,20 @@ class WebConfig:
 
 def read_loops(r: Reader) -> LoopsConfig:
     d = LoopsConfig()
-    r.unknown({"per_recipient", "per_recipient_window", "per_ticket", "per_ticket_window",
-               "global_limit", "global_window", "suppress_for"})
+    r.unknown({"per_recipient", "per_recipient_window", "per_domain", "per_domain_window",
+               "per_ticket", "per_ticket_window", "global_limit", "global_window",
+               "first_contact_limit", "suppress_for"})
     return LoopsConfig(
         per_recipient=read_positive(r, "per_recipient", int, d.per_recipient),
         per_recipient_window=read_duration(r, "per_recipient_window", d.per_recipient_window),
+        per_domain=read_positive(r, "per_domain", int, d.per_domain),
+        per_domain_window=read_duration(r, "per_domain_window", d.per_domain_window),
         per_ticket=read_positive(r, "per_ticket", int, d.per_ticket),
         per_ticket_window=read_duration(r, "per_ticket_window", d.per_ticket_window),
         global_limit=read_positive(r, "global_limit", int, d.global_limit),
         global_window=read_duration(r, "global_window", d.global_window),
+        first_contact_limit=read_positive(r, "first_contact_limit", int,
+                                          d.first_contact_limit),
         suppress_for=read_duration(r, "suppress_for", d.suppress_for),
     )
 
@@ -213,8 +227,16 @@ def read_outbox(r: Reader) -> OutboxConfig:
         burst_wait=r.get("burst_wait", (int, float), d.burst_wait),
         backoff=read_duration(r, "backoff", d.backoff),
         backoff_max=read_duration(r, "backoff_max", d.backoff_max),
-        lease=read_duration(r, "lease", d.lease),
+        lease=_read_lease(r, d.lease),
     )
+
+
+def _read_lease(r: Reader, default: int) -> int:
+    lease = read_duration(r, "lease", default)
+    if lease < MIN_LEASE:
+        r.fail("lease", f"must be at least {MIN_LEASE} seconds (it is renewed every third)")
+        return default
+    return lease
 
 
 def read_smtp(r: Reader, base: Path) -> SmtpConfig:

@@ -17,6 +17,7 @@ from maildesk.intake.imap import batches, connect
 from maildesk.mail.mime import header_message_id
 from maildesk.runtime.desk import Desk
 from maildesk.store.models import RawMessage
+from maildesk.store.text import column_length, stored_form
 
 CHUNK = 500  # Message-IDs per IN (...) query
 
@@ -45,8 +46,8 @@ def mailbox_ids(client: IMAPClient, folders: Iterable[str]) -> set[str]:
         for batch in batches(sorted(client.search(["ALL"])), 200):
             for data in client.fetch(batch, [b"BODY.PEEK[HEADER.FIELDS (MESSAGE-ID)]"]).values():
                 mid = header_message_id(data.get(b"BODY[HEADER.FIELDS (MESSAGE-ID)]", b""))
-                if mid:
-                    ids.add(mid)
+                if mid:  # as the desk stores it, so over-long ids compare equal
+                    ids.add(stored_form(mid, column_length(RawMessage.message_id)))
     return ids
 
 

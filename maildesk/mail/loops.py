@@ -94,39 +94,63 @@ def is_own_mail(mail: ParsedMail, desk_addresses: Iterable[str]) -> bool:
 
 @dataclass(frozen=True, slots=True)
 class LoopLimits:
-    """The [loops] limits plus the desk's own addresses (never mailed automatically)."""
+    """The [loops] limits plus the desk's own addresses (never mailed automatically).
+
+    Per sender and per domain come first, so one flooding sender is held back long
+    before the desk-wide limits; the global limit counts only repeat mail (to addresses
+    already answered in the window), and first contacts have their own allowance.
+    """
 
     desk_addresses: tuple[str, ...]
     per_recipient: int = 5
     per_recipient_window: timedelta = timedelta(hours=1)
+    per_domain: int = 20
+    per_domain_window: timedelta = timedelta(hours=1)
     per_ticket: int = 10
     per_ticket_window: timedelta = timedelta(hours=1)
     global_limit: int = 500
     global_window: timedelta = timedelta(hours=1)
+    first_contact_limit: int = 500
     suppress_for: timedelta = timedelta(days=7)
+    public_domains: frozenset[str] = frozenset()  # shared providers: no per-domain limit
 
     @classmethod
-    def from_config(cls, loops: LoopsConfig, desk: DeskConfig) -> LoopLimits:
+    def from_config(cls, loops: LoopsConfig, desk: DeskConfig,
+                    public_domains: Iterable[str] = ()) -> LoopLimits:
         return cls(
             desk_addresses=desk.addresses,
             per_recipient=loops.per_recipient,
             per_recipient_window=timedelta(seconds=loops.per_recipient_window),
+            per_domain=loops.per_domain,
+            per_domain_window=timedelta(seconds=loops.per_domain_window),
             per_ticket=loops.per_ticket,
             per_ticket_window=timedelta(seconds=loops.per_ticket_window),
             global_limit=loops.global_limit,
             global_window=timedelta(seconds=loops.global_window),
+            first_contact_limit=loops.first_contact_limit,
             suppress_for=timedelta(seconds=loops.suppress_for),
+            public_domains=frozenset(d.lower() for d in public_domains),
         )
+
+    def limits_domain(self, domain: str) -> bool:
+        return domain.lower() not in self.public_domains
 
 
 @dataclass(frozen=True, slots=True)
 class RecentCounts:
-    """Automatic mail already queued or sent inside each window of LoopLimits."""
+    """Automatic mail already queued or sent inside each window of LoopLimits.
+
+    `to_recipient` counts the recipient's base address (+tags folded); `first_contacts`
+    is how many distinct base addresses got automatic mail in the global window, and
+    `total - first_contacts` the repeat mail that the global limit caps.
+    """
 
     to_recipient: int = 0
     to_ticket: int = 0
     total: int = 0
     suppressed_until: datetime | None = None  # a hard bounce's suppression, if any
+    to_domain: int = 0
+    first_contacts: int = 0
 
 
 def may_send_automatic(recipient: str, ticket_id: int | None, now: datetime,
@@ -136,13 +160,34 @@ def may_send_automatic(recipient: str, ticket_id: int | None, now: datetime,
         return f"{recipient} is a desk address"
     if recent.suppressed_until is not None and recent.suppressed_until > now:
         return f"{recipient} is suppressed until {recent.suppressed_until.isoformat()}"
+    return (_recipient_limit(recipient, ticket_id, recent, limits)
+            or _global_limit(recent, limits))
+
+
+def _recipient_limit(recipient: str, ticket_id: int | None, recent: RecentCounts,
+                   limits: LoopLimits) -> str | None:
     if recent.to_recipient >= limits.per_recipient:
-        return (f"{recent.to_recipient} automatic mails to {recipient} in the last "
-                f"{limits.per_recipient_window} (limit {limits.per_recipient})")
+        return (f"{recent.to_recipient} automatic mails to {base_address(recipient)} in the "
+                f"last {limits.per_recipient_window} (limit {limits.per_recipient})")
+    domain = base_address(recipient).rpartition("@")[2]
+    if limits.limits_domain(domain) and recent.to_domain >= limits.per_domain:
+        return (f"{recent.to_domain} automatic mails to @{domain} in the last "
+                f"{limits.per_domain_window} (limit {limits.per_domain})")
     if ticket_id is not None and recent.to_ticket >= limits.per_ticket:
         return (f"{recent.to_ticket} automatic mails on this ticket in the last "
                 f"{limits.per_ticket_window} (limit {limits.per_ticket})")
-    if recent.total >= limits.global_limit:
-        return (f"{recent.total} automatic mails in the last {limits.global_window} "
-                f"(global limit {limits.global_limit})")
+    return None
+
+
+def _global_limit(recent: RecentCounts, limits: LoopLimits) -> str | None:
+    """Repeat mail and first contacts have separate allowances (see LoopLimits)."""
+    if recent.to_recipient == 0:
+        if recent.first_contacts >= limits.first_contact_limit:
+            return (f"{recent.first_contacts} new addresses answered in the last "
+                    f"{limits.global_window} (first_contact_limit {limits.first_contact_limit})")
+        return None
+    repeats = recent.total - recent.first_contacts
+    if repeats >= limits.global_limit:
+        return (f"{repeats} automatic mails to addresses already answered in the last "
+                f"{limits.global_window} (global limit {limits.global_limit})")
     return None

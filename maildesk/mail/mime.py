@@ -35,7 +35,6 @@ ANGLE_ID = re.compile(r"<\s*([^<>\s]+?)\s*>")
 BARE_ID = re.compile(r"[^\s<>(),;\"]+@[^\s<>(),;\"]+")
 CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 FILENAME_MAX = 150
-MESSAGE_ID_CHARS = 900  # "mid:" + the id fits the 998-character dedup key
 
 
 def _codec(charset: str | None) -> str | None:
@@ -124,14 +123,15 @@ def header_message_id(data: bytes) -> str | None:
     """The Message-ID read from the header block alone, without <>, or None.
 
     Used where parsing the whole mail would be wasted (the idempotency key before the
-    mail is stored, IMAP reconciliation over header-only fetches); both must read the
-    same value, so the cut to MESSAGE_ID_CHARS happens here and nowhere else.
+    mail is stored, IMAP reconciliation over header-only fetches). The id is whole: an
+    over-long one is bounded where it is stored (store/text.py), with a hash of the whole
+    value, so two long ids that share a beginning stay two mails.
     """
     head = data.split(b"\r\n\r\n", 1)[0].split(b"\n\n", 1)[0]
     value = BytesHeaderParser(policy=compat32).parsebytes(head).get("Message-ID")
     if not value:
         return None
-    return str(value).strip().strip("<>").strip()[:MESSAGE_ID_CHARS] or None
+    return str(value).strip().strip("<>").strip() or None
 
 
 def return_path(value: str | None) -> str | None:

@@ -59,6 +59,9 @@ QUOTE_VALUES = {"blockquote": {"type": {"cite"}},
                 "div": {"id": {"divRplyFwdMsg", "appendonsend", "Signature"}}}
 ADDRESS = re.compile(r"[\w.!#$%&'*+/=?^`{|}~-]+@[\w-]+(?:\.[\w-]+)+")
 SKIPPED_TYPES = STATUS_TYPES + HEADERS_TYPES
+# What mail-parser raises on shapes it does not expect, besides its own errors.
+MAILPARSER_CRASHES = (MailParserError, RecursionError, AttributeError, TypeError, ValueError,
+                      LookupError, UnicodeError)
 
 
 @dataclass(slots=True)
@@ -77,7 +80,7 @@ def parse(data: bytes) -> ParsedMail:
     """Parse one message; raise PermanentFailure when nothing useful can be extracted."""
     try:
         parser = mailparser.MailParser.from_bytes(data)
-    except (MailParserError, RecursionError) as exc:
+    except MAILPARSER_CRASHES as exc:
         raise PermanentFailure(f"unparseable mail: {exc}") from exc
     if not parser.message.keys():
         raise PermanentFailure("no header fields: this is not an RFC 5322 message")
@@ -225,4 +228,26 @@ def _forwarded(part: Message, body: _Body, depth: int) -> None:
     if inner is None or depth >= MAX_DEPTH:
         _attachment(part, "message/rfc822", body)
         return
-    body.forwarded.append(_parsed(mailparser.MailParser(inner), depth + 1))
+    parser = _inner_parser(inner)
+    if parser is None:
+        body.notes.append("ForwardedUnparsed: an attached message kept as an attachment")
+        _attachment(part, "message/rfc822", body)
+        return
+    body.forwarded.append(_parsed(parser, depth + 1))
+
+
+def _inner_parser(inner: Message) -> mailparser.MailParser | None:
+    """mail-parser over an attached message, or None when it cannot read it.
+
+    mail-parser expects what the parser sets on a top-level message: an attached empty
+    multipart (CPython's msg_42) has no epilogue and crashes it, so such a message is
+    parsed again from its own bytes, where the stdlib gives it one.
+    """
+    try:
+        return mailparser.MailParser(inner)
+    except MAILPARSER_CRASHES:
+        log.debug("attached message: mail-parser failed on the tree; parsing its bytes")
+    try:
+        return mailparser.MailParser.from_bytes(inner.as_bytes())
+    except MAILPARSER_CRASHES:
+        return None

@@ -5,11 +5,11 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, case, func, select
+from sqlalchemy import and_, case, func, or_, select
 from sqlalchemy.orm import Session
 
 from maildesk.mail.addresses import normalise_address
-from maildesk.mail.loops import LoopLimits, RecentCounts
+from maildesk.mail.loops import LoopLimits, RecentCounts, base_address
 from maildesk.store.models import Outbox, Suppression
 from maildesk.types import OutboxState
 
@@ -18,23 +18,43 @@ def recent_counts(session: Session, recipient: str, ticket_id: int | None, now: 
                   limits: LoopLimits) -> RecentCounts:
     """Count automatic outbox rows inside each window (rows held back are not counted).
 
-    One indexed query with conditional sums: automatic mail goes to one recipient,
-    recorded in `to_addr`, so the check costs the same however busy the desk is.
+    Two queries: the recipient's own counts (base address, domain, ticket), which the
+    OR of three indexed columns keeps to that sender's rows however big a flood is, and
+    the desk-wide totals over the global window on the created_at index.
     """
+    base = base_address(recipient)
+    domain = base.rpartition("@")[2]
+    to_base, to_domain, to_ticket = _own_counts(session, base, domain, ticket_id, now, limits)
+    total, first_contacts = session.execute(select(
+        func.count(), func.count(func.distinct(Outbox.to_base)),
+    ).where(*_counted(now - limits.global_window))).one()
+    return RecentCounts(to_recipient=to_base, to_ticket=to_ticket, total=int(total),
+                        suppressed_until=suppressed_until(session, recipient),
+                        to_domain=to_domain, first_contacts=int(first_contacts))
+
+
+def _counted(since: datetime) -> tuple[Any, ...]:
+    return (Outbox.automatic.is_(True), Outbox.state != OutboxState.SUPPRESSED.value,
+            Outbox.created_at >= since)
+
+
+def _own_counts(session: Session, base: str, domain: str, ticket_id: int | None,
+                now: datetime, limits: LoopLimits) -> tuple[int, int, int]:
     def within(window: timedelta, *where: Any) -> Any:
         return func.coalesce(func.sum(case((and_(Outbox.created_at >= now - window, *where), 1),
                                            else_=0)), 0)
 
-    longest = max(limits.per_recipient_window, limits.per_ticket_window, limits.global_window)
-    to_recipient, to_ticket, total = session.execute(select(
-        within(limits.per_recipient_window, Outbox.to_addr == normalise_address(recipient)),
+    longest = max(limits.per_recipient_window, limits.per_domain_window,
+                  limits.per_ticket_window)
+    mine = [Outbox.to_base == base, Outbox.to_domain == domain]
+    if ticket_id is not None:
+        mine.append(Outbox.ticket_id == ticket_id)
+    to_base, to_domain, to_ticket = session.execute(select(
+        within(limits.per_recipient_window, Outbox.to_base == base),
+        within(limits.per_domain_window, Outbox.to_domain == domain),
         within(limits.per_ticket_window, Outbox.ticket_id == ticket_id),
-        within(limits.global_window),
-    ).where(Outbox.automatic.is_(True), Outbox.state != OutboxState.SUPPRESSED.value,
-            Outbox.created_at >= now - longest)).one()
-    return RecentCounts(to_recipient=int(to_recipient),
-                        to_ticket=int(to_ticket) if ticket_id is not None else 0,
-                        total=int(total), suppressed_until=suppressed_until(session, recipient))
+    ).where(or_(*mine), *_counted(now - longest))).one()
+    return int(to_base), int(to_domain), int(to_ticket) if ticket_id is not None else 0
 
 
 def suppressed_until(session: Session, address: str) -> datetime | None:

@@ -6,9 +6,11 @@ talks (on SQLite that would block every writer, intake included):
 
 1. claim: in one transaction, pick due `queued` rows (`FOR UPDATE SKIP LOCKED` on
    PostgreSQL, so concurrent senders skip each other's rows) and push their
-   `next_attempt_at` one lease ahead with a conditional UPDATE. A sender that crashes
-   mid-pass leaves its rows to be picked up again when the lease ends; on SQLite the
-   conditional UPDATE alone keeps two senders from claiming one row.
+   `next_attempt_at` one lease ahead with a conditional UPDATE. The lease is short and
+   renewed while the pass still holds the row, so a sender killed mid-pass (kill -9,
+   power loss) leaves its rows to the next sender within one lease, not after the
+   longest pass; on SQLite the conditional UPDATE alone keeps two senders from
+   claiming one row.
 2. deliver: a short burst of tries (tenacity) for 4xx replies and connection errors.
 3. record: sent, failed (5xx, or temporary failures for longer than `retry_for`, with a
    "delivery-failed" event on the ticket), or back to queued with exponential backoff.
@@ -244,6 +246,43 @@ def claim(session_factory: SessionFactory, now: datetime, outbox: OutboxConfig) 
     return parcels
 
 
+def renew(session_factory: SessionFactory, leases: dict[int, datetime], now: datetime,
+          outbox: OutboxConfig) -> dict[int, datetime]:
+    """Push the leases this sender still holds one lease past `now`; returns the new ends.
+
+    A row is renewed only while its lease end is still the one this sender wrote: if the
+    lease ran out and another sender claimed the row, that sender owns it now.
+    """
+    renewed: dict[int, datetime] = {}
+    until = now + timedelta(seconds=outbox.lease)
+    with session_factory() as session, session.begin():
+        for row_id, ends in leases.items():
+            held = session.execute(
+                update(Outbox)
+                .where(Outbox.id == row_id, Outbox.state == OutboxState.QUEUED.value,
+                       Outbox.next_attempt_at == ends)
+                .values(next_attempt_at=until).execution_options(synchronize_session=False))
+            if getattr(held, "rowcount", 0) == 1:
+                renewed[row_id] = until
+    return renewed
+
+
+async def _keep_leases(session_factory: SessionFactory, leases: dict[int, datetime],
+                       outbox: OutboxConfig, clock: Callable[[], datetime]) -> None:
+    """Renew the pass's leases every third of a lease until the pass ends (cancelled)."""
+    while leases:
+        await asyncio.sleep(outbox.lease / 3)
+        try:
+            renewed = await asyncio.to_thread(renew, session_factory, dict(leases), clock(),
+                                              outbox)
+        except Exception:
+            log.exception("outbox: could not renew leases; they end at their due time")
+            continue
+        for row_id, until in renewed.items():
+            if row_id in leases:
+                leases[row_id] = until
+
+
 def backoff(attempts: int, outbox: OutboxConfig) -> timedelta:
     """Wait before the next pass: backoff, doubled per attempt, capped at backoff_max."""
     exponent = min(max(attempts - 1, 0), 30)
@@ -320,27 +359,38 @@ def _key(parcel: Parcel) -> tuple[int, str] | None:
 
 
 async def flush(session_factory: SessionFactory, relay: RelayConfig, now: datetime,
-                outbox: OutboxConfig = DEFAULT_OUTBOX) -> FlushResult:
-    """One pass over the due rows. Database work runs in a thread to keep the loop free."""
+                outbox: OutboxConfig = DEFAULT_OUTBOX,
+                clock: Callable[[], datetime] | None = None) -> FlushResult:
+    """One pass over the due rows. Database work runs in a thread to keep the loop free.
+
+    The rows not yet recorded keep their lease while the pass runs (renewed on `clock`).
+    """
     parcels = await asyncio.to_thread(claim, session_factory, now, outbox)
+    leases = {p.id: now + timedelta(seconds=outbox.lease) for p in parcels}
+    keeper = asyncio.ensure_future(_keep_leases(session_factory, leases, outbox,
+                                                clock or (lambda: datetime.now(UTC))))
     counts = {outcome: 0 for outcome in Outcome}
     down: Delivery | None = None
     held: set[tuple[int, str]] = set()  # (ticket, recipient) whose earlier mail did not go
-    for parcel in parcels:
-        key = _key(parcel)
-        if down is not None:
-            delivery = down
-        elif key is not None and key in held:
-            delivery = Delivery(Outcome.RETRY, None, "waiting for an earlier mail")
-        else:
-            delivery = await deliver(parcel, relay, outbox)
-            down = delivery if unreachable(delivery) else None
-        if delivery.outcome is not Outcome.SENT and key is not None:
-            held.add(key)
-        outcome = await asyncio.to_thread(record, session_factory, parcel, delivery, now,
-                                          relay, outbox)
-        if outcome is not None:
-            counts[outcome] += 1
+    try:
+        for parcel in parcels:
+            key = _key(parcel)
+            if down is not None:
+                delivery = down
+            elif key is not None and key in held:
+                delivery = Delivery(Outcome.RETRY, None, "waiting for an earlier mail")
+            else:
+                delivery = await deliver(parcel, relay, outbox)
+                down = delivery if unreachable(delivery) else None
+            leases.pop(parcel.id, None)  # decided for this pass: no more renewals
+            if delivery.outcome is not Outcome.SENT and key is not None:
+                held.add(key)
+            outcome = await asyncio.to_thread(record, session_factory, parcel, delivery, now,
+                                              relay, outbox)
+            if outcome is not None:
+                counts[outcome] += 1
+    finally:
+        keeper.cancel()
     return FlushResult(counts[Outcome.SENT], counts[Outcome.RETRY], counts[Outcome.FAILED],
                        down.text if down is not None else None)
 
@@ -399,7 +449,7 @@ async def run_sender(stop_event: asyncio.Event, session_factory: SessionFactory,
     """
     while not stop_event.is_set():
         try:
-            result = await flush(session_factory, relay, clock(), outbox)
+            result = await flush(session_factory, relay, clock(), outbox, clock)
         except Exception:
             log.exception("outbox pass failed; retrying in %s s", outbox.interval)
             result = FlushResult()

@@ -11,4 +11,5 @@ from maildesk.runtime.desk import DeskHolder
 async def outbox_worker(holder: DeskHolder, stop: asyncio.Event) -> None:
     """Deliver queued mail through [relay] until the daemon stops ([relay] as at start)."""
     desk = holder.current
-    await run_sender(stop, desk.sessions, desk.config.relay, desk.config.outbox)
+    await run_sender(stop, desk.sessions, desk.config.relay, desk.config.outbox,
+                     clock=desk.clock)

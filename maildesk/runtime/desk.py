@@ -60,7 +60,8 @@ class Desk:
 
     @property
     def loop_limits(self) -> LoopLimits:
-        return LoopLimits.from_config(self.config.loops, self.config.desk)
+        return LoopLimits.from_config(self.config.loops, self.config.desk,
+                                      self.config.threading.public_domains)
 
     def secret(self) -> bytes:
         return self.config.secret()

@@ -15,12 +15,12 @@ from sqlalchemy import (
     Integer,
     LargeBinary,
     Sequence,
-    String,
-    Text,
     TypeDecorator,
     UniqueConstraint,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from maildesk.store.text import BoundedString, CleanText
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -55,7 +55,7 @@ class Counter(Base):
     """Monotonic counters (ticket numbers) incremented with UPDATE ... RETURNING."""
 
     __tablename__ = "counters"
-    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(BoundedString(64), primary_key=True)
     value: Mapped[int] = mapped_column(BigInteger, default=0)
 
 
@@ -64,18 +64,18 @@ class RawMessage(Base):
 
     __tablename__ = "raw_messages"
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
-    dedup_key: Mapped[str] = mapped_column(String(1000), unique=True)
-    message_id: Mapped[str | None] = mapped_column(String(998), index=True)
-    sha256: Mapped[str] = mapped_column(String(64))
+    dedup_key: Mapped[str] = mapped_column(BoundedString(1000), unique=True)
+    message_id: Mapped[str | None] = mapped_column(BoundedString(998), index=True)
+    sha256: Mapped[str] = mapped_column(BoundedString(64))
     data: Mapped[bytes] = mapped_column(LargeBinary)
     size: Mapped[int] = mapped_column(Integer)
-    source: Mapped[str] = mapped_column(String(16))
-    source_ref: Mapped[str | None] = mapped_column(String(500))
-    envelope_from: Mapped[str | None] = mapped_column(String(500))
-    envelope_to: Mapped[str] = mapped_column(Text, default="")
+    source: Mapped[str] = mapped_column(BoundedString(16))
+    source_ref: Mapped[str | None] = mapped_column(BoundedString(500))
+    envelope_from: Mapped[str | None] = mapped_column(BoundedString(500))
+    envelope_to: Mapped[str] = mapped_column(CleanText, default="")
     received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    state: Mapped[str] = mapped_column(String(16), default="received", index=True)
-    error: Mapped[str | None] = mapped_column(Text)
+    state: Mapped[str] = mapped_column(BoundedString(16), default="received", index=True)
+    error: Mapped[str | None] = mapped_column(CleanText)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     processed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
@@ -83,10 +83,10 @@ class RawMessage(Base):
 class Contact(Base):
     __tablename__ = "contacts"
     id: Mapped[int] = mapped_column(primary_key=True)
-    email: Mapped[str] = mapped_column(String(500), unique=True)
-    name: Mapped[str] = mapped_column(String(500), default="")
-    organisation: Mapped[str | None] = mapped_column(String(255), index=True)
-    language: Mapped[str | None] = mapped_column(String(16))
+    email: Mapped[str] = mapped_column(BoundedString(500), unique=True)
+    name: Mapped[str] = mapped_column(BoundedString(500), default="")
+    organisation: Mapped[str | None] = mapped_column(BoundedString(255), index=True)
+    language: Mapped[str | None] = mapped_column(BoundedString(16))
     vip: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
@@ -95,27 +95,27 @@ class Ticket(Base):
     __tablename__ = "tickets"
     id: Mapped[int] = mapped_column(primary_key=True)
     number: Mapped[int] = mapped_column(BigInteger, unique=True)
-    ref: Mapped[str] = mapped_column(String(64), unique=True)
-    status: Mapped[str] = mapped_column(String(16), default="new", index=True)
-    type: Mapped[str] = mapped_column(String(16), default="question")
-    priority: Mapped[str] = mapped_column(String(16), default="P3")
-    impact: Mapped[str | None] = mapped_column(String(16))
-    urgency: Mapped[str | None] = mapped_column(String(16))
-    queue: Mapped[str] = mapped_column(String(100), default="general", index=True)
-    team: Mapped[str | None] = mapped_column(String(100))
+    ref: Mapped[str] = mapped_column(BoundedString(64), unique=True)
+    status: Mapped[str] = mapped_column(BoundedString(16), default="new", index=True)
+    type: Mapped[str] = mapped_column(BoundedString(16), default="question")
+    priority: Mapped[str] = mapped_column(BoundedString(16), default="P3")
+    impact: Mapped[str | None] = mapped_column(BoundedString(16))
+    urgency: Mapped[str | None] = mapped_column(BoundedString(16))
+    queue: Mapped[str] = mapped_column(BoundedString(100), default="general", index=True)
+    team: Mapped[str | None] = mapped_column(BoundedString(100))
     tier: Mapped[int] = mapped_column(Integer, default=1)
-    assignee: Mapped[str | None] = mapped_column(String(500), index=True)
+    assignee: Mapped[str | None] = mapped_column(BoundedString(500), index=True)
     customer_id: Mapped[int] = mapped_column(ForeignKey("contacts.id"), index=True)
-    organisation: Mapped[str | None] = mapped_column(String(255), index=True)
-    subject: Mapped[str] = mapped_column(Text, default="")
-    normalized_subject: Mapped[str] = mapped_column(String(500), default="", index=True)
-    language: Mapped[str | None] = mapped_column(String(16))
-    channel: Mapped[str] = mapped_column(String(16), default="pipe")
+    organisation: Mapped[str | None] = mapped_column(BoundedString(255), index=True)
+    subject: Mapped[str] = mapped_column(CleanText, default="")
+    normalized_subject: Mapped[str] = mapped_column(BoundedString(500), default="", index=True)
+    language: Mapped[str | None] = mapped_column(BoundedString(16))
+    channel: Mapped[str] = mapped_column(BoundedString(16), default="pipe")
     tags: Mapped[list[str]] = mapped_column(JSON, default=list)
     watchers: Mapped[list[str]] = mapped_column(JSON, default=list)
     spam: Mapped[bool] = mapped_column(Boolean, default=False)
-    ack_template: Mapped[str | None] = mapped_column(String(100))
-    sla_policy: Mapped[str | None] = mapped_column(String(100))
+    ack_template: Mapped[str | None] = mapped_column(BoundedString(100))
+    sla_policy: Mapped[str | None] = mapped_column(BoundedString(100))
     related_ticket_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -136,7 +136,7 @@ class Ticket(Base):
     resolution_breached_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     escalation_level: Mapped[int] = mapped_column(Integer, default=0)
     satisfaction_score: Mapped[int | None] = mapped_column(Integer)
-    satisfaction_comment: Mapped[str | None] = mapped_column(Text)
+    satisfaction_comment: Mapped[str | None] = mapped_column(CleanText)
     satisfaction_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
@@ -145,24 +145,24 @@ class Message(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"), index=True)
     raw_id: Mapped[int | None] = mapped_column(ForeignKey("raw_messages.id"), index=True)
-    message_id: Mapped[str | None] = mapped_column(String(998), index=True)
-    direction: Mapped[str] = mapped_column(String(4))
-    kind: Mapped[str] = mapped_column(String(16))
-    from_addr: Mapped[str] = mapped_column(String(500), default="")
-    from_name: Mapped[str] = mapped_column(String(500), default="")
+    message_id: Mapped[str | None] = mapped_column(BoundedString(998), index=True)
+    direction: Mapped[str] = mapped_column(BoundedString(4))
+    kind: Mapped[str] = mapped_column(BoundedString(16))
+    from_addr: Mapped[str] = mapped_column(BoundedString(500), default="")
+    from_name: Mapped[str] = mapped_column(BoundedString(500), default="")
     to_addrs: Mapped[list[str]] = mapped_column(JSON, default=list)
     cc_addrs: Mapped[list[str]] = mapped_column(JSON, default=list)
-    subject: Mapped[str] = mapped_column(Text, default="")
-    text: Mapped[str] = mapped_column(Text, default="")
-    html: Mapped[str | None] = mapped_column(Text)
+    subject: Mapped[str] = mapped_column(CleanText, default="")
+    text: Mapped[str] = mapped_column(CleanText, default="")
+    html: Mapped[str | None] = mapped_column(CleanText)
     date: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
-    thread_method: Mapped[str] = mapped_column(String(16), default="new")
+    thread_method: Mapped[str] = mapped_column(BoundedString(16), default="new")
     weak_match: Mapped[bool] = mapped_column(Boolean, default=False)
     flagged: Mapped[bool] = mapped_column(Boolean, default=False)  # needs human review
-    flag_reason: Mapped[str | None] = mapped_column(Text)
+    flag_reason: Mapped[str | None] = mapped_column(CleanText)
     internal: Mapped[bool] = mapped_column(Boolean, default=False)
-    agent: Mapped[str | None] = mapped_column(String(500))
+    agent: Mapped[str | None] = mapped_column(BoundedString(500))
     outbox_id: Mapped[int | None] = mapped_column(Integer)
 
 
@@ -176,8 +176,8 @@ class ThreadKey(Base):
 
     __tablename__ = "thread_keys"
     id: Mapped[int] = mapped_column(primary_key=True)
-    key: Mapped[str] = mapped_column(String(998))
-    kind: Mapped[str] = mapped_column(String(16))
+    key: Mapped[str] = mapped_column(BoundedString(998))
+    kind: Mapped[str] = mapped_column(BoundedString(16))
     ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"), index=True)
     __table_args__ = (UniqueConstraint("key", "kind", name="uq_thread_keys_key_kind"),)
 
@@ -186,7 +186,7 @@ class Blob(Base):
     """Attachment content, stored once on disk under its SHA-256."""
 
     __tablename__ = "blobs"
-    sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
+    sha256: Mapped[str] = mapped_column(BoundedString(64), primary_key=True)
     size: Mapped[int] = mapped_column(BigInteger)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
@@ -196,11 +196,11 @@ class AttachmentRow(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     message_id: Mapped[int] = mapped_column(ForeignKey("messages.id"), index=True)
     sha256: Mapped[str] = mapped_column(ForeignKey("blobs.sha256"))
-    filename: Mapped[str] = mapped_column(String(255))
-    content_type: Mapped[str] = mapped_column(String(255))
+    filename: Mapped[str] = mapped_column(BoundedString(255))
+    content_type: Mapped[str] = mapped_column(BoundedString(255))
     size: Mapped[int] = mapped_column(BigInteger)
     inline: Mapped[bool] = mapped_column(Boolean, default=False)
-    content_id: Mapped[str | None] = mapped_column(String(500))
+    content_id: Mapped[str | None] = mapped_column(BoundedString(500))
 
 
 class Event(Base):
@@ -210,10 +210,10 @@ class Event(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"), index=True)
     at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
-    actor: Mapped[str] = mapped_column(String(500))  # "system", "rule:NAME", agent email, ...
-    action: Mapped[str] = mapped_column(String(64), index=True)
+    actor: Mapped[str] = mapped_column(BoundedString(500))  # "system", "rule:NAME", agent email, ...
+    action: Mapped[str] = mapped_column(BoundedString(64), index=True)
     detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
-    reason: Mapped[str] = mapped_column(Text, default="")
+    reason: Mapped[str] = mapped_column(CleanText, default="")
 
 
 class Outbox(Base):
@@ -222,17 +222,20 @@ class Outbox(Base):
     __tablename__ = "outbox"
     id: Mapped[int] = mapped_column(primary_key=True)
     ticket_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id"), index=True)
-    kind: Mapped[str] = mapped_column(String(32))
-    message_id: Mapped[str] = mapped_column(String(998), unique=True)
-    sender: Mapped[str] = mapped_column(String(500))
+    kind: Mapped[str] = mapped_column(BoundedString(32))
+    message_id: Mapped[str] = mapped_column(BoundedString(998), unique=True)
+    sender: Mapped[str] = mapped_column(BoundedString(500))
     recipients: Mapped[list[str]] = mapped_column(JSON)
-    to_addr: Mapped[str] = mapped_column(String(500), default="", index=True)  # first recipient
+    to_addr: Mapped[str] = mapped_column(BoundedString(500), default="", index=True)  # first recipient
+    # The first recipient without a +tag, and its domain: what the loop limits count by.
+    to_base: Mapped[str] = mapped_column(BoundedString(500), default="", server_default="")
+    to_domain: Mapped[str] = mapped_column(BoundedString(255), default="", server_default="")
     data: Mapped[bytes] = mapped_column(LargeBinary)
     automatic: Mapped[bool] = mapped_column(Boolean, default=True)
-    state: Mapped[str] = mapped_column(String(16), default="queued", index=True)
+    state: Mapped[str] = mapped_column(BoundedString(16), default="queued", index=True)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    last_error: Mapped[str | None] = mapped_column(Text)
+    last_error: Mapped[str | None] = mapped_column(CleanText)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
@@ -241,8 +244,8 @@ class Suppression(Base):
     """Addresses the desk must not mail automatically (hard bounces), until a time."""
 
     __tablename__ = "suppressions"
-    email: Mapped[str] = mapped_column(String(500), primary_key=True)
-    reason: Mapped[str] = mapped_column(Text)
+    email: Mapped[str] = mapped_column(BoundedString(500), primary_key=True)
+    reason: Mapped[str] = mapped_column(CleanText)
     until: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
@@ -250,8 +253,8 @@ class ImapState(Base):
     """Per account and folder: the UIDVALIDITY seen and the highest UID committed."""
 
     __tablename__ = "imap_state"
-    account: Mapped[str] = mapped_column(String(255), primary_key=True)
-    folder: Mapped[str] = mapped_column(String(255), primary_key=True)
+    account: Mapped[str] = mapped_column(BoundedString(255), primary_key=True)
+    folder: Mapped[str] = mapped_column(BoundedString(255), primary_key=True)
     uidvalidity: Mapped[int] = mapped_column(BigInteger)
     last_uid: Mapped[int] = mapped_column(BigInteger, default=0)
 
@@ -262,7 +265,7 @@ class TimerMark(Base):
     __tablename__ = "timer_marks"
     id: Mapped[int] = mapped_column(primary_key=True)
     ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"), index=True)
-    kind: Mapped[str] = mapped_column(String(64))
+    kind: Mapped[str] = mapped_column(BoundedString(64))
     due_at: Mapped[datetime] = mapped_column(UTCDateTime)
     done_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     __table_args__ = (UniqueConstraint("ticket_id", "kind", "due_at", name="uq_timer_marks"),)
@@ -272,11 +275,11 @@ class DaemonStatus(Base):
     """Heartbeat and per-source counters of each running daemon, for `maildesk status`."""
 
     __tablename__ = "daemon_status"
-    name: Mapped[str] = mapped_column(String(255), primary_key=True)  # host:pid
+    name: Mapped[str] = mapped_column(BoundedString(255), primary_key=True)  # host:pid
     started_at: Mapped[datetime] = mapped_column(UTCDateTime)
     heartbeat_at: Mapped[datetime] = mapped_column(UTCDateTime)
     stats: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
-    last_error: Mapped[str | None] = mapped_column(Text)
+    last_error: Mapped[str | None] = mapped_column(CleanText)
 
 
 class Article(Base):
@@ -284,12 +287,12 @@ class Article(Base):
 
     __tablename__ = "kb_articles"
     id: Mapped[int] = mapped_column(primary_key=True)
-    title: Mapped[str] = mapped_column(Text)
-    problem: Mapped[str] = mapped_column(Text, default="")
-    solution: Mapped[str] = mapped_column(Text, default="")
+    title: Mapped[str] = mapped_column(CleanText)
+    problem: Mapped[str] = mapped_column(CleanText, default="")
+    solution: Mapped[str] = mapped_column(CleanText, default="")
     tags: Mapped[list[str]] = mapped_column(JSON, default=list)
-    language: Mapped[str] = mapped_column(String(16), default="en")
-    state: Mapped[str] = mapped_column(String(16), default="draft", index=True)
+    language: Mapped[str] = mapped_column(BoundedString(16), default="en")
+    state: Mapped[str] = mapped_column(BoundedString(16), default="draft", index=True)
     source_ticket_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -307,3 +310,5 @@ Index("ix_outbox_ticket_created", Outbox.ticket_id, Outbox.created_at)
 # perf_indexes migration): nextval() takes no lock a concurrent daemon waits on. SQLite
 # has no sequences and keeps the `counters` row.
 TICKET_NUMBERS = Sequence("ticket_number_seq", metadata=Base.metadata)
+Index("ix_outbox_to_base_created", Outbox.to_base, Outbox.created_at)
+Index("ix_outbox_to_domain_created", Outbox.to_domain, Outbox.created_at)

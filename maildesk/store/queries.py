@@ -23,8 +23,11 @@ from maildesk.store.models import (
     utcnow,
 )
 from maildesk.store.rawpipe import dedup_key
+from maildesk.store.text import column_length, stored_form
 from maildesk.tickets.threader import Lookups, TicketView
 from maildesk.types import RawMail, RawState, TicketStatus
+
+KEY_LENGTH = column_length(ThreadKey.__table__.c.key)
 
 
 def insert_ignore(session: Session, table: Table, values: dict[str, Any],
@@ -89,7 +92,7 @@ def get_or_create_contact(session: Session, email: str, name: str,
 def add_thread_keys(session: Session, ticket_id: int, keys: Iterable[str], kind: str) -> None:
     for key in dict.fromkeys(k for k in keys if k):
         insert_ignore(session, ThreadKey.__table__,
-                      {"key": key[:998], "kind": kind, "ticket_id": ticket_id}, ["key", "kind"])
+                      {"key": key, "kind": kind, "ticket_id": ticket_id}, ["key", "kind"])
 
 
 def log_event(session: Session, ticket_id: int, actor: str, action: str,
@@ -137,11 +140,12 @@ def make_lookups(session: Session, agents: Iterable[str] = ()) -> Lookups:
     agents = tuple(agents)
 
     def by_message_ids(ids: Iterable[str]) -> dict[str, int]:
-        ids = [i[:998] for i in ids]
+        # An over-long id is stored in a bounded form: map the rows back to the ids asked.
+        asked = {stored_form(i, KEY_LENGTH): i for i in ids}
         rows = session.execute(select(ThreadKey.key, ThreadKey.ticket_id)
-                               .where(ThreadKey.key.in_(ids),
+                               .where(ThreadKey.key.in_(list(asked)),
                                       ThreadKey.kind.in_(("own", "sent", "alias"))))
-        return {key: ticket_id for key, ticket_id in rows}
+        return {asked[key]: ticket_id for key, ticket_id in rows if key in asked}
 
     def by_thread_index(hexkey: str) -> int | None:
         return session.execute(select(ThreadKey.ticket_id).where(

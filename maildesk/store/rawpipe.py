@@ -35,6 +35,16 @@ def dedup_key(message_id: str | None, data: bytes) -> tuple[str, str]:
     return (f"mid:{message_id}" if message_id else f"sha:{sha}"), sha
 
 
+def plain_id(message_id: str | None) -> bool:
+    """An id this path stores exactly as the models would (short, printable ASCII).
+
+    Anything else (over-long, NUL, other scripts) takes the SQLAlchemy path, whose column
+    types clean and bound text: both paths must give the same stored form.
+    """
+    return message_id is None or (len(message_id) <= 500 and message_id.isascii()
+                                  and message_id.isprintable())
+
+
 def sqlite_path(url: str) -> Path | None:
     """The file of a plain file-backed SQLite URL, else None (use SQLAlchemy)."""
     if not url.startswith("sqlite:///") or "?" in url:

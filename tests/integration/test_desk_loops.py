@@ -81,3 +81,24 @@ def test_naive_autoresponder_is_rate_limited(tmp_path: Path, db_url: str) -> Non
     assert states[OutboxState.QUEUED] == acme.config.loops.per_recipient == 5
     assert states[OutboxState.SUPPRESSED] == 15  # held back, visible on the tickets
     acme.close()
+
+
+def _customer_mail(sender: str, n: int) -> bytes:
+    return (f"From: {sender}\r\nTo: support@acme.example\r\nSubject: order {n}\r\n"
+            f"Message-ID: <order-{n}.{sender}>\r\n\r\nWhere is my order {n}?\r\n").encode()
+
+
+def test_one_flooding_sender_does_not_starve_a_new_customer(tmp_path: Path,
+                                                            db_url: str) -> None:
+    """One mailbox floods (with +tags, so no two addresses are equal); acks still flow."""
+    desk = open_desk(load_config(write_desk(tmp_path / "acme", db_url,
+                                            "[loops]\nglobal_limit = 20\n")))
+    for n in range(40):
+        accept(desk, RawMail(_customer_mail(f"flood+{n}@spam.example", n), Source.PIPE))
+    accept(desk, RawMail(_customer_mail("ana@customer.example", 99), Source.PIPE))
+    with desk.sessions() as session:
+        queued = session.execute(select(Outbox.to_addr).where(
+            Outbox.state == OutboxState.QUEUED)).scalars().all()
+    desk.close()
+    assert "ana@customer.example" in queued
+    assert len([a for a in queued if a.endswith("@spam.example")]) == 5  # per_recipient

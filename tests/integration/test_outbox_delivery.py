@@ -23,7 +23,7 @@ from maildesk.outbox.compose import Thread, compose_template
 from maildesk.outbox.context import AckContext
 from maildesk.outbox.counts import recent_counts, suppress
 from maildesk.outbox.queue import enqueue
-from maildesk.outbox.send import claim, flush_once, run_sender
+from maildesk.outbox.send import claim, flush_once, renew, run_sender
 from maildesk.outbox.templates import TemplateStore
 from maildesk.store.models import Contact, Event, Outbox, Ticket
 from maildesk.types import Address
@@ -238,6 +238,39 @@ def test_a_claimed_row_is_not_claimed_again(sessions: sessionmaker[Session],
     assert len(claim(sessions, now + timedelta(seconds=FAST.lease + 1), FAST)) == 1
 
 
+def test_rows_of_a_killed_sender_go_out_within_a_minute(sessions: sessionmaker[Session],
+                                                      templates: TemplateStore) -> None:
+    """kill -9 mid-pass: the rows stay claimed; a restarted sender takes them over soon."""
+    ticket_id = make_ticket(sessions)
+    for _ in range(3):
+        queue_ack(sessions, templates, ticket_id)
+    now = datetime.now(UTC)
+    assert len(claim(sessions, now, FAST)) == 3  # the sender that then dies
+    port = free_port()
+    with Sink(port, Recorder()) as sink:
+        assert flush_once(sessions, relay(port), now + timedelta(seconds=20), FAST).sent == 0
+        result = flush_once(sessions, relay(port), now + timedelta(seconds=60), FAST)
+    assert result.sent == 3 and len(sink.received) == 3
+
+
+def test_a_sender_renews_only_the_leases_it_still_holds(sessions: sessionmaker[Session],
+                                                       templates: TemplateStore) -> None:
+    ticket_id = make_ticket(sessions)
+    queue_ack(sessions, templates, ticket_id)
+    queue_ack(sessions, templates, ticket_id)
+    now = datetime.now(UTC)
+    first, second = claim(sessions, now, FAST)
+    ends = now + timedelta(seconds=FAST.lease)
+    later = now + timedelta(seconds=FAST.lease * 2 / 3)
+    assert renew(sessions, {first.id: ends}, later, FAST) == {
+        first.id: later + timedelta(seconds=FAST.lease)}
+    # The second lease ran out and another sender took the row: it is that sender's now.
+    taken = now + timedelta(seconds=FAST.lease + 1)
+    assert [p.id for p in claim(sessions, taken, FAST)] == [second.id]
+    assert renew(sessions, {second.id: ends}, taken, FAST) == {}
+    assert claim(sessions, later + timedelta(seconds=FAST.lease - 1), FAST) == []
+
+
 def test_rows_locked_by_another_sender_are_skipped(engine: Engine,
                                                    sessions: sessionmaker[Session],
                                                    templates: TemplateStore) -> None:
@@ -265,7 +298,10 @@ def test_recent_counts_and_suppression(sessions: sessionmaker[Session],
         counts = recent_counts(session, "Maria@Example.com", ticket_id, now, limits)
         assert (counts.to_recipient, counts.to_ticket, counts.total) == (3, 3, 3)
         assert counts.suppressed_until is None
-        assert recent_counts(session, "other@example.com", None, now, limits).to_recipient == 0
+        other = recent_counts(session, "other@example.com", None, now, limits)
+        assert (other.to_recipient, other.to_domain, other.first_contacts) == (0, 3, 1)
+        tagged = recent_counts(session, "maria+orders@example.com", None, now, limits)
+        assert tagged.to_recipient == 3  # +tags fold into the base address
         later = recent_counts(session, "maria@example.com", ticket_id, now + timedelta(hours=2),
                               limits)
         assert (later.to_recipient, later.total) == (0, 0)

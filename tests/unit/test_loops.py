@@ -115,7 +115,10 @@ def test_may_send_within_limits() -> None:
     ("Soporte+MD-1042@ACME.example", RecentCounts(), "desk address"),
     ("maria@example.com", RecentCounts(to_recipient=5), "automatic mails to maria"),
     ("maria@example.com", RecentCounts(to_ticket=10), "on this ticket"),
-    ("maria@example.com", RecentCounts(total=500), "global limit"),
+    ("maria@example.com", RecentCounts(to_recipient=1, total=501, first_contacts=1),
+     "global limit"),
+    ("maria@example.com", RecentCounts(total=900, first_contacts=500), "first_contact_limit"),
+    ("maria+1@example.com", RecentCounts(to_domain=20), "to @example.com"),
     ("maria@example.com", RecentCounts(suppressed_until=NOW + timedelta(days=1)), "suppressed"),
 ])
 def test_may_send_holds_back(recipient: str, counts: RecentCounts, reason: str) -> None:
@@ -126,3 +129,20 @@ def test_may_send_holds_back(recipient: str, counts: RecentCounts, reason: str) 
 def test_expired_suppression_and_ticketless_mail() -> None:
     counts = RecentCounts(to_ticket=99, suppressed_until=NOW - timedelta(seconds=1))
     assert may_send_automatic("maria@example.com", None, NOW, counts, LIMITS) is None
+
+
+def test_a_flood_uses_up_the_repeat_allowance_not_the_first_contacts() -> None:
+    flooded = RecentCounts(to_recipient=1, total=520, first_contacts=20)
+    assert "global limit" in (may_send_automatic("flood@spam.example", 1, NOW, flooded,
+                                                 LIMITS) or "")
+    newcomer = RecentCounts(to_recipient=0, total=520, first_contacts=20)
+    assert may_send_automatic("ana@customer.example", 2, NOW, newcomer, LIMITS) is None
+
+
+def test_public_domains_have_no_domain_limit() -> None:
+    limits = LoopLimits.from_config(LoopsConfig(per_domain=3), DeskConfig(addresses=DESK),
+                                    ("Gmail.com",))
+    counts = RecentCounts(to_domain=3)
+    assert may_send_automatic("ana@gmail.com", 1, NOW, counts, limits) is None
+    assert "limit 3" in (may_send_automatic("ana@customer.example", 1, NOW, counts, limits)
+                         or "")

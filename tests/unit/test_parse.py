@@ -11,7 +11,6 @@ import pytest
 
 from maildesk.errors import PermanentFailure
 from maildesk.mail.mime import (
-    MESSAGE_ID_CHARS,
     decode_bytes,
     header_message_id,
     msg_ids,
@@ -50,6 +49,13 @@ def test_corpus_is_documented() -> None:
     documented = [n for n in CORPUS if n.split("/")[0] in OWN_DIRS]
     assert len(documented) >= 35
     assert [n for n in documented if n not in readme] == []
+
+
+def test_forwarded_empty_multipart_is_parsed(eml) -> None:
+    mail = parse(eml("broken/09-forwarded-empty-multipart.eml"))
+    assert mail.text.startswith("Hello, I forward")
+    (inner,) = mail.forwarded
+    assert (inner.from_addr.email, inner.subject) == ("scanner@example.org", "Scan 0042")
 
 
 def test_not_a_mail_is_a_permanent_failure(eml) -> None:
@@ -380,11 +386,12 @@ def test_ordinary_mail_has_no_report(eml) -> None:
 
 def test_header_message_id_reads_the_same_from_a_mail_and_from_its_headers() -> None:
     """Intake keys a mail by this value and IMAP reconciliation looks it up from a
-    header-only fetch: a long Message-ID once came out cut in one and whole in the other."""
+    header-only fetch: a long Message-ID once came out cut in one and whole in the other.
+    It is whole in both: storage bounds it with a hash, so ids sharing a head stay apart."""
     long_id = "x" * 950 + "@host.example"
     mail = f"Subject: s\r\nMessage-ID: <{long_id}>\r\n\r\nMessage-ID: <body@x>\r\n".encode()
     fetched = f"Message-ID: <{long_id}>\r\n\r\n".encode()
-    assert header_message_id(mail) == header_message_id(fetched) == long_id[:MESSAGE_ID_CHARS]
+    assert header_message_id(mail) == header_message_id(fetched) == long_id
     assert header_message_id(b"Message-ID: <abc@host>\r\n\r\n") == "abc@host"
     assert header_message_id(b"Subject: none\n\nMessage-ID: <in-body@x>\n") is None
     assert header_message_id(b"\r\n") is None

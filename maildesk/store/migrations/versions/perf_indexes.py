@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = 'perf_indexes'
-down_revision = '0002'
+down_revision = 'outbox_sender_domain'
 branch_labels = None
 depends_on = None
 
