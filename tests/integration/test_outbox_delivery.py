@@ -79,7 +79,7 @@ def make_ticket(sessions: sessionmaker[Session]) -> int:
         return ticket.id
 
 
-def queue_ack(sessions: sessionmaker[Session], templates: TemplateStore, ticket_id: int,
+def queue_ack(sessions: sessionmaker[Session], templates: TemplateStore, ticket_id: int | None,
               lang: str = "es") -> str:
     context = AckContext("MD-1042", "La impresora no imprime", "María",
                          "Sale el error E-13.", ("foto.jpg",), "en un plazo de 4 horas laborables")
@@ -257,7 +257,7 @@ def test_a_sender_renews_only_the_leases_it_still_holds(sessions: sessionmaker[S
                                                        templates: TemplateStore) -> None:
     ticket_id = make_ticket(sessions)
     queue_ack(sessions, templates, ticket_id)
-    queue_ack(sessions, templates, ticket_id)
+    queue_ack(sessions, templates, None)  # another conversation: not held behind the first
     now = datetime.now(UTC)
     first, second = claim(sessions, now, FAST)
     ends = now + timedelta(seconds=FAST.lease)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
 
 import pytest
@@ -12,7 +11,7 @@ from maildesk.store.db import make_engine, make_sessionmaker
 from maildesk.store.migrate import upgrade
 from maildesk.store.models import Contact, Counter, Ticket, utcnow
 from maildesk.tickets.operations import open_ticket
-from tests.conftest import PG_BASE, _pg_url
+from tests.conftest import fresh_pg_database
 
 
 def _open(session, subject: str = "Printer") -> Ticket:  # noqa: ANN001
@@ -41,8 +40,8 @@ def test_numbers_are_unique_and_survive_a_rollback(engine: Engine) -> None:
     assert first == 1 and second.number > first and numbers == [first, second.number]
 
 
-def test_postgres_daemons_do_not_wait_on_each_others_numbers(pg_schema_url: str) -> None:
-    engine = make_engine(pg_schema_url)
+def test_postgres_daemons_do_not_wait_on_each_others_numbers(pg_url: str) -> None:
+    engine = make_engine(pg_url)
     sessions = make_sessionmaker(engine)
     try:
         with sessions.begin() as session:
@@ -65,16 +64,9 @@ def test_postgres_daemons_do_not_wait_on_each_others_numbers(pg_schema_url: str)
 
 @pytest.fixture
 def pg_at_0002() -> Iterator[str]:
-    schema = f"t_seq_{uuid.uuid4().hex[:8]}"
-    admin = make_engine(PG_BASE)
-    with admin.begin() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    try:
-        yield _pg_url(schema)
-    finally:
-        with admin.begin() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
+    """An empty database of its own, for a migration run from 0002."""
+    with fresh_pg_database("seq") as url:
+        yield url
 
 
 def test_postgres_sequence_continues_after_the_counter(pg_at_0002: str) -> None:
