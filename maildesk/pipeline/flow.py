@@ -21,12 +21,17 @@ from maildesk.errors import PermanentFailure, TemporaryFailure
 from maildesk.mail.mime import header_message_id
 from maildesk.pipeline.item import Item, Outcome
 from maildesk.pipeline.stages import agent
-from maildesk.pipeline.stages import core as stages
+from maildesk.pipeline.stages.apply import apply
 from maildesk.pipeline.stages.bounce import bounce
+from maildesk.pipeline.stages.customer import identify_customer
+from maildesk.pipeline.stages.decide import decide
+from maildesk.pipeline.stages.parse import parse_mail
 from maildesk.pipeline.stages.respond import respond
 from maildesk.pipeline.stages.route import route
+from maildesk.pipeline.stages.screen import screen
 from maildesk.pipeline.stages.solved import solved
 from maildesk.pipeline.stages.survey import survey
+from maildesk.pipeline.stages.thread import thread
 from maildesk.runtime.desk import Desk
 from maildesk.store.db import transaction
 from maildesk.store.models import RawMessage
@@ -38,16 +43,16 @@ log = logging.getLogger(__name__)
 Stage = Callable[[Desk, Session, Item], Item]
 
 STAGES: list[Stage] = [
-    stages.parse_mail,
-    stages.screen,
+    parse_mail,
+    screen,
     bounce,
-    stages.thread,
+    thread,
     survey,
     agent.identify_author,
     agent.handle_agent,
-    stages.identify_customer,
-    stages.decide,
-    stages.apply,
+    identify_customer,
+    decide,
+    apply,
     agent.record_on_behalf,
     route,
     solved,
