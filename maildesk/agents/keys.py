@@ -15,6 +15,8 @@ import secrets
 from dataclasses import dataclass
 from pathlib import Path
 
+from maildesk.errors import ConfigError, Problem
+
 log = logging.getLogger(__name__)
 
 
@@ -45,11 +47,50 @@ def read_retired(secret_file: Path) -> tuple[RetiredKey, ...]:
     return tuple(found)
 
 
-def live_keys(secret_file: Path, now: float) -> tuple[bytes, ...]:
-    """The current key first, then the retired keys still in their grace period."""
-    current = secret_file.read_bytes().strip()
-    return (current, *(r.key for r in read_retired(secret_file)
-                       if r.expires > now and r.key != current))
+@dataclass(frozen=True, slots=True)
+class Keyring:
+    """The keys as read once, for one desk snapshot: nothing is read per mail or request."""
+
+    current: bytes
+    retired: tuple[RetiredKey, ...] = ()
+    stamp: tuple[int, ...] = ()  # the files' modification times when read
+    problem: str = ""  # why the secret file could not be read; nothing is signed then
+
+    def signing_key(self) -> bytes:
+        if self.problem or not self.current:
+            raise ConfigError(Problem("secret_file", None, "", self.problem or "is empty"))
+        return self.current
+
+    def live(self, now: float) -> tuple[bytes, ...]:
+        """The current key first, then the retired keys still in their grace period."""
+        if self.problem or not self.current:
+            return ()
+        return (self.current, *(r.key for r in self.retired
+                                if r.expires > now and r.key != self.current))
+
+
+def stamp(secret_file: Path) -> tuple[int, ...]:
+    """Changes when `maildesk secret rotate` (or an admin) writes either key file."""
+    found = []
+    for path in (secret_file, previous_file(secret_file)):
+        try:
+            found.append(path.stat().st_mtime_ns)
+        except OSError:
+            found.append(0)
+    return tuple(found)
+
+
+def load_keyring(secret_file: Path) -> Keyring:
+    """Read the current and retired keys; an unreadable secret file gives a keyring that
+    verifies nothing and refuses to sign, naming the problem."""
+    before = stamp(secret_file)
+    try:
+        current = secret_file.read_bytes().strip()
+    except OSError as exc:
+        return Keyring(b"", (), before, f"{secret_file}: cannot read ({exc.strerror})")
+    return Keyring(current, read_retired(secret_file), before)
+
+
 
 
 def _write_private(path: Path, text: str) -> None:

@@ -43,6 +43,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _inputs(args: argparse.Namespace) -> list[RawMail]:
+    found: list[tuple[bytes, Source, str | None]]
     if not args.files:
         found = [(sys.stdin.buffer.read(), Source.PIPE, None)]
     else:

@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 
 from maildesk.cli.common import desk_from, print_json
 from maildesk.runtime.desk import Desk
-from maildesk.sla.model import plan_timers
+from maildesk.sla.planner import plan_timers
 from maildesk.sla.scheduler import (
     BATCH,
     Done,

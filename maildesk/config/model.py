@@ -293,7 +293,7 @@ def load_config(path: Path, *, check_secret: bool = True) -> Config:
         raise ConfigError(Problem(str(path), int(line.group(1)) if line else None, "",
                                   f"not valid TOML: {exc}")) from exc
     base = path.resolve().parent
-    locate, problems = Locator(text), []
+    locate, problems = Locator(text), list[Problem]()
 
     def reader(section: str) -> Reader:
         return Reader(path, locate, section, data.get(section, {}), problems)

@@ -293,7 +293,7 @@ class Poller:
             retry=retry_if_not_exception_type(_Dropped),
             wait=wait_exponential(multiplier=0.5, max=self.account.reconnect_max)
             + wait_random(0, 0.25),
-            stop=lambda _state: stop.is_set(), sleep=stop.wait, reraise=True,
+            stop=lambda _state: stop.is_set(), sleep=lambda s: None if stop.wait(s) else None, reraise=True,
             before_sleep=self._log_retry)
 
     def _log_retry(self, state: Any) -> None:

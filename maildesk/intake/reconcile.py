@@ -58,12 +58,12 @@ def desk_ids(desk: Desk, account: str, wanted: set[str]) -> tuple[set[str], set[
     with desk.sessions() as session:
         for start in range(0, len(ordered), CHUNK):
             chunk = ordered[start:start + CHUNK]
-            found.update(session.execute(select(RawMessage.message_id)
-                                         .where(RawMessage.message_id.in_(chunk))).scalars())
+            found.update(m for m in session.execute(select(RawMessage.message_id)
+                         .where(RawMessage.message_id.in_(chunk))).scalars() if m)
         ours = session.execute(select(RawMessage.message_id).where(
             RawMessage.source_ref.like(f"imap:{account}/%"),
             RawMessage.message_id.is_not(None))).scalars()
-        return found, set(ours)
+        return found, {m for m in ours if m}
 
 
 def reconcile(desk: Desk, account: ImapAccount) -> Reconciliation:

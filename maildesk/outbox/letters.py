@@ -47,11 +47,11 @@ class Letter:
 
 def conversation(session: Session, ticket: Ticket, reply_to: str | None = None) -> Thread:
     """Threading headers for a new mail on `ticket`: answer `reply_to` (or the latest mail)."""
-    rows = session.execute(
+    rows = [m for m in session.execute(
         select(Message.message_id).where(Message.ticket_id == ticket.id,
                                          Message.message_id.is_not(None),
                                          Message.internal.is_(False))
-        .order_by(Message.created_at, Message.id)).scalars().all()
+        .order_by(Message.created_at, Message.id)).scalars() if m]
     parent = reply_to or (rows[-1] if rows else None)
     references = tuple(rows[:1]) + tuple(r for r in rows[-9:] if r != rows[0]) if rows else ()
     if parent and parent not in references:

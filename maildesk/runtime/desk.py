@@ -21,6 +21,7 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
+from maildesk.agents.keys import Keyring, load_keyring, stamp
 from maildesk.config.model import Config
 from maildesk.errors import ConfigError, Problem, TemporaryFailure
 from maildesk.mail.loops import LoopLimits
@@ -46,6 +47,7 @@ class Desk:
     ruleset: RuleSet
     templates: TemplateStore
     sla: SlaSettings
+    keys: Keyring  # read once per snapshot; a rotation reloads the snapshot
     clock: Callable[[], datetime] = utcnow
     send_mail: bool = True  # False while importing history: thread and store, never answer
     version: str = ""  # names the rule files this snapshot was built from, for the event log
@@ -64,7 +66,12 @@ class Desk:
                                       self.config.threading.public_domains)
 
     def secret(self) -> bytes:
-        return self.config.secret()
+        """The current signing key (raises ConfigError when the secret file is unreadable)."""
+        return self.keys.signing_key()
+
+    def rekeyed(self) -> Desk:
+        """This snapshot with the signing keys read again (after `maildesk secret rotate`)."""
+        return replace(self, keys=load_keyring(self.config.desk.secret_file))
 
     def thread_policy(self) -> Policy:
         t = self.config.threading
@@ -115,14 +122,18 @@ class DeskHolder:
             problems.extend(self.rules.reload())
             ruleset = self.rules.ruleset
             self.current = replace(old, config=config, ruleset=ruleset, templates=templates,
-                                   sla=sla, version=ruleset_version(ruleset))
+                                   sla=sla, keys=load_keyring(config.desk.secret_file),
+                                   version=ruleset_version(ruleset))
         for problem in problems:
             log.error("reload: %s (keeping the last good version)", problem)
         return problems
 
     def reload_if_changed(self) -> bool:
-        """Reload when a rule file was added, edited or removed (broken versions once)."""
-        if not self.rules.changed():
+        """Reload when a rule file was added, edited or removed (broken versions once), or
+        when the signing keys were rotated."""
+        keys = self.current.keys
+        rotated = stamp(self.current.config.desk.secret_file) != keys.stamp
+        if not self.rules.changed() and not rotated:
             return False
         self.reload()
         return True
@@ -203,6 +214,7 @@ def open_holder(config: Config, *, migrate: bool | None = None,
         except (OperationalError, DBAPIError) as exc:
             raise TemporaryFailure(f"storage unavailable: {str(exc).splitlines()[0]}") from exc
     desk = Desk(config=config, engine=engine, sessions=make_sessionmaker(engine),
-                ruleset=rules.ruleset, templates=templates, sla=sla, clock=clock,
+                ruleset=rules.ruleset, templates=templates, sla=sla,
+                keys=load_keyring(config.desk.secret_file), clock=clock,
                 version=ruleset_version(rules.ruleset))
     return DeskHolder(desk, rules)

@@ -25,13 +25,9 @@ from maildesk.outbox.context import (
 )
 from maildesk.rules.schema import RuleSet
 from maildesk.runtime.desk import Desk
-from maildesk.sla.model import (
-    BusinessDuration,
-    TimerAction,
-    TimerKind,
-    describe_duration,
-    format_local,
-)
+from maildesk.sla.model import BusinessDuration, TimerKind
+from maildesk.sla.planner import TimerAction
+from maildesk.sla.wording import describe_duration, format_local
 from maildesk.store.models import Contact, Ticket
 from maildesk.store.queries import log_event
 from maildesk.tickets import lifecycle

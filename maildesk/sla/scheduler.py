@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session
 from maildesk.errors import TemporaryFailure
 from maildesk.runtime.desk import Desk, DeskHolder
 from maildesk.sla.actions import apply_action
-from maildesk.sla.model import TicketView, TimerAction, plan_timers
+from maildesk.sla.planner import TicketView, TimerAction, plan_timers
 from maildesk.store.db import transaction
 from maildesk.store.models import Message, Ticket, TimerMark
 from maildesk.store.queries import insert_ignore

@@ -6,7 +6,7 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Table, select, update
+from sqlalchemy import select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -30,7 +30,7 @@ from maildesk.types import RawMail, RawState, TicketStatus
 KEY_LENGTH = column_length(ThreadKey.__table__.c.key)
 
 
-def insert_ignore(session: Session, table: Table, values: dict[str, Any],
+def insert_ignore(session: Session, table: Any, values: dict[str, Any],
                   conflict: Iterable[str], returning: Any = None) -> Any:
     """INSERT ... ON CONFLICT DO NOTHING on either engine; returns the RETURNING value."""
     dialect = session.get_bind().dialect.name

@@ -71,18 +71,18 @@ def _tell_customer(desk: Desk, session: Session, ticket: Ticket, old: TicketStat
     if status == TicketStatus.CLOSED:
         context = ClosureContext(ticket_ref=ticket.ref, subject=ticket.subject,
                                  customer_name=customer.name,
-                                 survey_links=survey_links(desk.config, ticket.ref),
-                                 status_url=status_link(desk.config, ticket.ref))
+                                 survey_links=survey_links(desk, ticket.ref),
+                                 status_url=status_link(desk, ticket.ref))
         letter = outbound.customer_letter(desk, ticket, customer.email, "closure", context)
     else:
         notice = customer_notice(old, status)
         if not notice:
             return
-        context = UpdateContext(ticket_ref=ticket.ref, subject=ticket.subject,
+        update = UpdateContext(ticket_ref=ticket.ref, subject=ticket.subject,
                                 agent_text=agent_text, agent_name=agent_name or desk.config.desk.name,
                                 customer_name=customer.name, status=notice,
-                                status_url=status_link(desk.config, ticket.ref))
-        letter = outbound.customer_letter(desk, ticket, customer.email, "update", context)
+                                status_url=status_link(desk, ticket.ref))
+        letter = outbound.customer_letter(desk, ticket, customer.email, "update", update)
     outbound.send(desk, session, ticket, letter, now)
 
 

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import time
 
-from maildesk.agents.keys import live_keys
 from maildesk.agents.tokens import sign_link
 from maildesk.config.model import Config
 from maildesk.outbox.context import SurveyLink
+from maildesk.runtime.desk import Desk
 
 SURVEY = "survey"
 STATUS = "status"
@@ -23,23 +23,25 @@ def _expires(config: Config) -> int:
     return int(time.time()) + config.web.link_days * 86400
 
 
-def survey_links(config: Config, ref: str) -> tuple[SurveyLink, ...]:
+def survey_links(desk: Desk, ref: str) -> tuple[SurveyLink, ...]:
     """One link per score 1-5, or none when the desk has no web endpoint."""
+    config = desk.config
     if not config.web.enabled:
         return ()
-    expires = _expires(config)
+    expires, key = _expires(config), desk.secret()
     return tuple(SurveyLink(score, f"{config.web.base_url}/survey/"
-                                   f"{sign_link(config.secret(), SURVEY, f'{ref}:{score}', expires)}")
+                                   f"{sign_link(key, SURVEY, f'{ref}:{score}', expires)}")
                  for score in range(1, 6))
 
 
-def status_link(config: Config, ref: str) -> str:
+def status_link(desk: Desk, ref: str) -> str:
+    config = desk.config
     if not config.web.enabled:
         return ""
-    token = sign_link(config.secret(), STATUS, ref, _expires(config))
+    token = sign_link(desk.secret(), STATUS, ref, _expires(config))
     return f"{config.web.base_url}/status/{token}"
 
 
-def link_keys(config: Config, now: float) -> tuple[bytes, ...]:
+def link_keys(desk: Desk, now: float) -> tuple[bytes, ...]:
     """The keys a link may be signed with at `now`: current, then retired within grace."""
-    return live_keys(config.desk.secret_file, now)
+    return desk.keys.live(now)

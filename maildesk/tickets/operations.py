@@ -46,7 +46,7 @@ def open_ticket(session: Session, *, prefix: str, customer: Contact, subject: st
                     last_activity_at=now, tags=[], watchers=[])
     session.add(ticket)
     session.flush()
-    detail = {"ref": ticket.ref, "customer": customer.email, "channel": channel}
+    detail: dict[str, object] = {"ref": ticket.ref, "customer": customer.email, "channel": channel}
     if related_ticket_id:
         detail["related_ticket_id"] = related_ticket_id
     log_event(session, ticket.id, actor, "created", detail, reason, at=now)
@@ -192,7 +192,7 @@ def open_counts(session: Session, agents: Iterable[str]) -> dict[str, int]:
         Ticket.assignee.in_(agents), Ticket.status.in_([s.value for s in OPEN_STATES]))
         .group_by(Ticket.assignee))
     counts = dict.fromkeys(agents, 0)
-    counts.update({assignee: n for assignee, n in rows})
+    counts.update({assignee: n for assignee, n in rows if assignee is not None})
     return counts
 
 

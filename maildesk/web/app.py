@@ -25,7 +25,7 @@ from sqlalchemy import and_, or_, select
 
 from maildesk.agents.tokens import verify_link
 from maildesk.runtime.desk import Desk, DeskHolder
-from maildesk.sla.model import format_local
+from maildesk.sla.wording import format_local
 from maildesk.store.db import transaction
 from maildesk.store.models import Contact, Message, Ticket
 from maildesk.tickets import satisfaction
@@ -57,7 +57,7 @@ def check_token(desk: Desk, purpose: str, token: str) -> str | Refused:
     """The signed value, or why not. An expired token's value is authentic, so its page
     can still speak the ticket's language."""
     now = desk.clock().timestamp()
-    keys = link_keys(desk.config, now)
+    keys = link_keys(desk, now)
     value = verify_link(keys, purpose, token, now)
     if value is not None:
         return value

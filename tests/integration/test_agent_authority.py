@@ -108,6 +108,8 @@ def test_rotate_without_grace_revokes_every_token_and_link(desk: Desk) -> None:
     assert check_token(desk, STATUS, link) == opened.ref
     before = len(to_customer(desk))
     out = secret_cli(desk, "rotate", "--grace", "0").stdout
+    assert check_token(desk, STATUS, link) == opened.ref  # a snapshot keeps its keys
+    desk = desk.rekeyed()  # what the daemon's watcher does when the key files change
     assert "revoked" in out
     for path in (desk.config.desk.secret_file, keys.previous_file(desk.config.desk.secret_file)):
         assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
@@ -122,6 +124,7 @@ def test_rotate_keeps_old_tokens_for_the_grace_period_only(desk: Desk) -> None:
     opened = open_ticket(desk)
     link = status_token(desk, opened.ref)
     secret_cli(desk, "rotate", "--grace", "7d")
+    desk = desk.rekeyed()
     assert "retired" in secret_cli(desk, "status").stdout
     assert check_token(desk, STATUS, link) == opened.ref
     assert ingest(desk, agent_mail("02-gmail-reply.eml", opened)).outcome.kind == "agent-reply"
@@ -130,6 +133,7 @@ def test_rotate_keeps_old_tokens_for_the_grace_period_only(desk: Desk) -> None:
     retired = keys.read_retired(secret_file)
     keys.previous_file(secret_file).write_text(
         "".join(f"{int(time.time()) - 60} {r.key.decode()}\n" for r in retired))
+    desk = desk.rekeyed()
     assert check_token(desk, STATUS, link) == Refused(403)
     close = agent_mail("08-iphone-es-close.eml", opened)
     assert ingest(desk, close).outcome.kind == "flagged"
@@ -138,8 +142,29 @@ def test_rotate_keeps_old_tokens_for_the_grace_period_only(desk: Desk) -> None:
 
 def test_new_notifications_carry_the_new_key(desk: Desk) -> None:
     secret_cli(desk, "rotate", "--grace", "0")
+    desk = desk.rekeyed()
     opened = open_ticket(desk)  # notified after the rotation
     assert ingest(desk, agent_mail("02-gmail-reply.eml", opened)).outcome.kind == "agent-reply"
+
+
+def test_the_watcher_picks_up_a_rotation_and_mail_never_reads_the_key_files(desk: Desk) -> None:
+    holder = DeskHolder(desk)
+    assert not holder.reload_if_changed()
+    old = holder.current.keys.current
+    secret_cli(desk, "rotate", "--grace", "1h")
+    assert holder.reload_if_changed()
+    assert holder.current.keys.current not in (b"", old)
+    assert old in holder.current.keys.live(time.time())  # still within its grace period
+    # the snapshot holds the keys: a mail is processed without touching the files
+    secret_file = desk.config.desk.secret_file
+    saved = secret_file.read_bytes()
+    secret_file.unlink()
+    try:
+        opened = open_ticket(holder.current)
+        assert ingest(holder.current, agent_mail("02-gmail-reply.eml", opened)).outcome.kind \
+            == "agent-reply"
+    finally:
+        secret_file.write_bytes(saved)
 
 
 def test_secret_address_prints_the_agents_intake_address(desk: Desk) -> None:

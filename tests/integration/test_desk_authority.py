@@ -145,7 +145,7 @@ def test_status_page_names_each_author_truthfully(tmp_path, db_url: str) -> None
     try:
         ref = ingest(desk, eml("agents/00-customer-invoice.eml")).outcome.ref
         ingest(desk, outsider_mail(b'"Support" <eve@elsewhere.example>'))
-        link = status_link(desk.config, ref)
+        link = status_link(desk, ref)
         with serving(desk) as base:
             status, page = fetch(local(link, base))
     finally:

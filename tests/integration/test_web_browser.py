@@ -88,7 +88,7 @@ def test_forged_link_page(spanish_desk: Desk, browser_page) -> None:  # noqa: AN
 def test_status_page(spanish_desk: Desk, browser_page) -> None:  # noqa: ANN001
     ref = spanish_closed_ticket(spanish_desk)
     with serving(spanish_desk) as base:
-        response = browser_page.goto(local(status_link(spanish_desk.config, ref), base))
+        response = browser_page.goto(local(status_link(spanish_desk, ref), base))
         assert response.status == 200
     page = browser_page
     assert page.get_attribute("html", "lang") == "es"

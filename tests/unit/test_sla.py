@@ -16,17 +16,13 @@ from maildesk.sla.load import load_sla
 from maildesk.sla.model import (
     BusinessDuration,
     SlaSettings,
-    TicketView,
-    TimerAction,
     TimerKind,
-    describe_due,
-    describe_duration,
     due_times,
-    expected_first_response,
     paused_time,
-    plan_timers,
     resolution_due_with_pause,
 )
+from maildesk.sla.planner import TicketView, TimerAction, plan_timers
+from maildesk.sla.wording import describe_due, describe_duration, expected_first_response
 from maildesk.types import TicketStatus
 
 MADRID = ZoneInfo("Europe/Madrid")

@@ -18,7 +18,6 @@ from sqlalchemy.orm import Session
 from maildesk.agents.actions import Work, after_reply, check, confirm, execute, reject
 from maildesk.agents.commands import Plan, interpret
 from maildesk.agents.identity import Identity, identify
-from maildesk.agents.keys import live_keys
 from maildesk.agents.tokens import verify_agent_token
 from maildesk.mail import authres
 from maildesk.mail.addresses import is_desk_address
@@ -47,7 +46,7 @@ def _identity(desk: Desk, item: Item, agent: Agent) -> Identity:
     sender = item.mail.from_addr
     assert sender is not None
     now = item.now if item.now.tzinfo else item.now.replace(tzinfo=UTC)
-    keys = live_keys(desk.config.desk.secret_file, now.timestamp())
+    keys = desk.keys.live(now.timestamp())
     settings = desk.config.agents
     authenticated = settings.trust_authentication_results and authres.authenticated(
         item.mail.header_all("authentication-results"), settings.trusted_authserv_ids,

@@ -25,7 +25,7 @@ from maildesk.outbox.context import AckContext, ArticleSuggestion, NotifyAgentCo
 from maildesk.pipeline.item import Item
 from maildesk.rules.schema import Agent
 from maildesk.runtime.desk import Desk
-from maildesk.sla.model import expected_first_response, format_local
+from maildesk.sla.wording import expected_first_response, format_local
 from maildesk.store.models import Contact, Message, Ticket
 from maildesk.store.queries import log_event
 from maildesk.tickets.links import status_link
@@ -114,7 +114,7 @@ def _ack(desk: Desk, session: Session, ticket: Ticket, customer: Contact,
         first_response=expected_first_response(desk.sla, ticket.sla_policy, ticket.priority,
                                                ticket.created_at, language),
         articles=_suggestions(desk, session, ticket, item),
-        status_url=status_link(desk.config, ticket.ref),
+        status_url=status_link(desk, ticket.ref),
         received_at=format_local(item.now, desk.sla.calendar, language))
     # Whatever template a rule picked, an acknowledgement answers the customer's mail.
     return outbound.customer_letter(desk, ticket, customer.email,
