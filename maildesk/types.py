@@ -76,6 +76,8 @@ class OutboxState(StrEnum):
     FAILED = "failed"
     BOUNCED = "bounced"
     SUPPRESSED = "suppressed"
+    HELD = "held"  # an agent's answer that collided with another agent's: #send or #drop
+    DROPPED = "dropped"  # a held answer the agent discarded
 
 
 @dataclass(frozen=True, slots=True)

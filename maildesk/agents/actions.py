@@ -20,12 +20,19 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from maildesk.agents import collisions, timelog
+from maildesk.agents.collisions import Collision
 from maildesk.agents.commands import Plan, describe
 from maildesk.agents.wording import translate_all
 from maildesk.kb import articles as kb
 from maildesk.outbox import letters as outbound
 from maildesk.outbox.compose import Thread
-from maildesk.outbox.context import CommandErrorContext, ConfirmContext, UpdateContext
+from maildesk.outbox.context import (
+    CollisionContext,
+    CommandErrorContext,
+    ConfirmContext,
+    UpdateContext,
+)
 from maildesk.rules.schema import Agent
 from maildesk.runtime.desk import Desk
 from maildesk.store.models import Contact, Message, Ticket
@@ -54,6 +61,8 @@ class Work:
     now: datetime
     raw_id: int | None = None
     match: ThreadMatch = ThreadMatch(None, ThreadMethod.HEADERS)
+    collision: Collision | None = None  # another agent answered first: hold this answer
+    source: str = "mail"  # or "cli": where a #time entry came from
 
 
 def cli_mail(agent: Agent, ticket: Ticket, text: str) -> ParsedMail:
@@ -79,6 +88,13 @@ def check(session: Session, ticket: Ticket, plan: Plan, body: str) -> tuple[str,
     return ()
 
 
+def check_for(session: Session, ticket: Ticket, plan: Plan, body: str,
+              agent: str) -> tuple[str, ...]:
+    """check(), and #send/#drop need a held answer of this agent's."""
+    return check(session, ticket, plan, body) or \
+        collisions.check_release(session, ticket, agent, plan.release)
+
+
 def execute(desk: Desk, session: Session, ticket: Ticket, work: Work, plan: Plan,
             body: str) -> tuple[str, ...]:
     """Apply a checked plan and, unless it is a note, send `body` to the customer."""
@@ -87,9 +103,11 @@ def execute(desk: Desk, session: Session, ticket: Ticket, work: Work, plan: Plan
     _reassign(desk, session, ticket, plan, actor, work.now)
     _classify(desk, session, ticket, plan, actor, work.now)
     done = list(describe(plan, {a.email: a.name for a in desk.ruleset.agents.values()}))
+    done[:0] = _answer_faster(session, ticket, work, plan)
     if body and not plan.note:
         _answer(desk, session, ticket, work, body, plan)
-        done.insert(0, "answer queued for the customer")
+        done.insert(0, held_line(work.collision, work.now) if work.collision
+                    else "answer queued for the customer")
     elif plan.status is not None:
         lifecycle.change_status(desk, session, ticket, plan.status, actor=actor, now=work.now,
                                 reason="agent command", agent_name=work.agent.name)
@@ -97,6 +115,24 @@ def execute(desk: Desk, session: Session, ticket: Ticket, work: Work, plan: Plan
                                               now=work.now, reason="escalated by agent"):
         done[done.index("escalated to the next tier")] = "not escalated: already at the top tier"
     return tuple(done)
+
+
+def _answer_faster(session: Session, ticket: Ticket, work: Work, plan: Plan) -> list[str]:
+    """#time, #macro and #send/#drop: the entries and events they leave."""
+    actor = work.agent.email
+    if plan.minutes:
+        timelog.record(session, ticket, actor, plan.minutes, work.now, work.source)
+    if plan.macros:
+        log_event(session, ticket.id, actor, "macro", {"names": list(plan.macros)}, at=work.now)
+    lines = [f"macro used: {name}" for name in plan.macros]
+    if plan.release:
+        lines.extend(collisions.release(session, ticket, actor, plan.release, work.now))
+    return lines
+
+
+def held_line(collision: Collision, now: datetime) -> str:
+    return (f"answer held: {collision.agent} answered this ticket "
+            f"{collisions.ago(collision.at, now)} ago; reply #send or #drop")
 
 
 def _store(session: Session, desk: Desk, ticket: Ticket, work: Work, body: str,
@@ -159,7 +195,14 @@ def _answer(desk: Desk, session: Session, ticket: Ticket, work: Work, body: str,
     files = tuple(a for a in work.mail.attachments if not a.inline)
     letter = outbound.customer_letter(desk, ticket, customer.email, "update", context,
                                       from_name=from_name(desk, work.agent), attachments=files)
-    outbound.send(desk, session, ticket, letter, work.now, thread=customer_thread(session, ticket))
+    row = outbound.send(desk, session, ticket, letter, work.now,
+                        thread=customer_thread(session, ticket))
+    if work.collision is not None and row is not None:
+        collisions.hold(session, ticket, row, work.agent.email, work.collision, work.now)
+        _tell_collision(desk, session, ticket, work, body)
+    else:
+        collisions.record_answer(session, ticket, work.agent.email, row, work.mail.message_id,
+                                 body, work.now)
     lifecycle.record_first_response(desk, ticket, work.now)
     lifecycle.change_status(desk, session, ticket, target, actor=work.agent.email,
                             now=work.now, reason="agent replied",
@@ -184,6 +227,16 @@ def tell_agent(desk: Desk, session: Session, ticket: Ticket, work: Work, templat
     for letter in outbound.agent_letters(desk, ticket, [work.agent.email], template,
                                          lambda _agent: context):
         outbound.send(desk, session, ticket, letter, work.now, thread=thread)
+
+
+def _tell_collision(desk: Desk, session: Session, ticket: Ticket, work: Work,
+                    body: str) -> None:
+    collision = work.collision
+    assert collision is not None
+    other = desk.ruleset.agent_for(collision.agent)
+    tell_agent(desk, session, ticket, work, "collision", CollisionContext(
+        ticket.ref, ticket.subject, other.name if other and other.name else collision.agent,
+        collision.text, collisions.ago(collision.at, work.now), body, work.agent.name))
 
 
 def confirm(desk: Desk, session: Session, ticket: Ticket, work: Work,

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
 
+from maildesk.agents.timelog import format_minutes, minutes_error, parse_minutes
 from maildesk.rules import RuleSet
 from maildesk.rules.schema import Agent
 from maildesk.text import fold
@@ -32,6 +33,10 @@ class CommandName(StrEnum):
     TAG = "tag"
     KB = "kb"
     STATUS = "status"  # #status STATE: the same as #pending, #resolve, #close or #reopen
+    MACRO = "macro"  # #macro NAME: insert a macro (agents/macros.py) and apply its commands
+    TIME = "time"  # #time 30m: log time spent (agents/timelog.py)
+    SEND = "send"  # #send: release my answer held by a collision (agents/collisions.py)
+    DROP = "drop"  # #drop: discard it
 
 
 ALIASES: dict[str, CommandName] = {
@@ -41,6 +46,8 @@ ALIASES: dict[str, CommandName] = {
     "asignar": CommandName.ASSIGN, "prioridad": CommandName.PRIORITY,
     "tipo": CommandName.TYPE, "escalar": CommandName.ESCALATE, "etiqueta": CommandName.TAG,
     "estado": CommandName.STATUS,
+    "plantilla": CommandName.MACRO, "tiempo": CommandName.TIME, "enviar": CommandName.SEND,
+    "descartar": CommandName.DROP,
 }
 TYPE_ALIASES: dict[str, TicketType] = {
     "incident": TicketType.INCIDENT, "incidencia": TicketType.INCIDENT,
@@ -63,7 +70,8 @@ STATUS_OF: dict[CommandName, TicketStatus] = {
     CommandName.PENDING: TicketStatus.PENDING, CommandName.REOPEN: TicketStatus.OPEN,
 }
 WITH_ARGUMENT = frozenset({CommandName.ASSIGN, CommandName.PRIORITY, CommandName.TYPE,
-                           CommandName.TAG, CommandName.STATUS})
+                           CommandName.TAG, CommandName.STATUS, CommandName.MACRO,
+                           CommandName.TIME})
 TEAM_PREFIXES = ("team:", "equipo:")
 _LINE = re.compile(r"^\s*#([^\W\d_][\w-]*)(?:[ \t]+(.*?))?\s*$")
 _TAG = re.compile(r"^[\w][\w.-]{0,63}$")
@@ -99,12 +107,15 @@ class Plan:
     escalate: bool = False
     tags: tuple[str, ...] = ()
     kb: bool = False
+    minutes: int = 0  # #time: minutes spent
+    macros: tuple[str, ...] = ()  # #macro NAME, in the order written
+    release: str | None = None  # #send or #drop: what to do with a held answer
     errors: tuple[str, ...] = field(default=())
 
     @property
     def changes_something(self) -> bool:
         return any((self.status, self.agent, self.team, self.priority, self.type,
-                    self.escalate, self.tags, self.kb))
+                    self.escalate, self.tags, self.kb, self.minutes, self.release))
 
 
 def parse_commands(text: str) -> CommandBlock:
@@ -162,6 +173,7 @@ def plan(commands: Sequence[Command], ruleset: RuleSet) -> Plan:
     values: dict[str, object] = {}
     errors: list[str] = []
     tags: list[str] = []
+    values["minutes"], values["macros"] = 0, ()
     for command in commands:
         error = _gather(command, ruleset, values, tags)
         if error:
@@ -197,9 +209,24 @@ def _gather(command: Command, ruleset: RuleSet, values: dict[str, object],
             return "a tag is one word (letters, digits, . _ -)"
         tags.append(argument.lower())
         return None
+    if name in (CommandName.MACRO, CommandName.TIME, CommandName.SEND, CommandName.DROP):
+        return _answer_faster(command, values)
     values[{CommandName.NOTE: "note", CommandName.ESCALATE: "escalate",
             CommandName.KB: "kb"}[name]] = True
     return None
+
+
+def _answer_faster(command: Command, values: dict[str, object]) -> str | None:
+    """#macro, #time, #send, #drop: what the plan records of them (applied elsewhere)."""
+    if command.name is CommandName.MACRO:
+        values["macros"] = (*values["macros"], command.argument.strip().lower())  # type: ignore[misc]
+        return None
+    if command.name is CommandName.TIME:
+        error = minutes_error(command.argument)
+        if error is None:
+            values["minutes"] = int(values["minutes"]) + (parse_minutes(command.argument) or 0)  # type: ignore[call-overload]
+        return error
+    return _set_once(values, "release", str(command.name), "#send and #drop: choose one")
 
 
 def _set_once(values: dict[str, object], key: str, value: object, conflict: str) -> str | None:
@@ -242,6 +269,8 @@ def body_errors(result: Plan, body: str) -> tuple[str, ...]:
         errors.append("#note: the note is empty (write it below the commands)")
     if result.note and result.kb:
         errors.append("#kb: an internal note cannot be the documented solution")
+    if result.release and body.strip():
+        errors.append(f"#{result.release}: write nothing else (the held answer goes as it was)")
     return tuple(errors)
 
 
@@ -266,4 +295,6 @@ def describe(result: Plan, agent_names: dict[str, str] | None = None) -> tuple[s
     lines.extend(f"tag: {tag}" for tag in result.tags)
     if result.kb:
         lines.append("knowledge base draft made from this answer")
+    if result.minutes:
+        lines.append(f"time logged: {format_minutes(result.minutes)}")
     return tuple(lines)

@@ -57,6 +57,24 @@ _ES: list[tuple[str, Replacement]] = [
      "#kb: una nota interna no puede ser la solución documentada"),
     (r"#kb: no answer to document yet \(write it below the commands\)",
      "#kb: todavía no hay ninguna respuesta que documentar (escríbala debajo de los comandos)"),
+    # #time, #macro, #send, #drop (agents/timelog.py, macros.py, collisions.py)
+    (r"time logged: (.*)", r"tiempo registrado: \1"),
+    (r"(.*): not a duration \(use 45, 30m or 1h15m\)",
+     r"\1: no es una duración (use 45, 30m o 1h15m)"),
+    (r"(.*): the time must be more than 0 minutes", r"\1: el tiempo debe ser mayor que 0 minutos"),
+    (r"(.*): more than 24 hours in one entry", r"\1: más de 24 horas en una sola anotación"),
+    (r"(.*): #send and #drop: choose one", r"\1: #enviar y #descartar: elija uno"),
+    (r"#(send|drop): write nothing else \(the held answer goes as it was\)",
+     r"#\1: no escriba nada más (la respuesta retenida se envía tal como estaba)"),
+    (r"macro used: (.*)", r"plantilla usada: \1"),
+    (r"(.*): no macro (.*) \(macros: (.*)\)", r"\1: no hay ninguna plantilla \2 (plantillas: \3)"),
+    (r"(.*): cannot render: (.*)", r"\1: no se puede generar: \2"),
+    (r"answer held: (.*) answered this ticket (.*) ago; reply #send or #drop",
+     r"respuesta retenida: \1 respondió a esta solicitud hace \2; responda #enviar o #descartar"),
+    (r"held answer sent to the customer", "respuesta retenida enviada al cliente"),
+    (r"held answer dropped \(not sent\)", "respuesta retenida descartada (no se envía)"),
+    (r"#(send|drop): no held answer of yours on this ticket",
+     r"#\1: no tiene ninguna respuesta retenida en esta solicitud"),
 ]
 _TABLES = {"es": [(re.compile(f"^{pattern}$"), replacement) for pattern, replacement in _ES]}
 

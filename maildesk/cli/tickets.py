@@ -9,9 +9,11 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from maildesk.agents.actions import ADMIN, Work, check, cli_mail, execute
-from maildesk.agents.commands import Command, CommandName, Plan, body_errors, find_agent, interpret
+from maildesk.agents.actions import ADMIN, Work, check_for, cli_mail, execute
+from maildesk.agents.commands import Command, CommandName, Plan, body_errors, find_agent
 from maildesk.agents.commands import plan as plan_commands
+from maildesk.agents.macros import read_commands
+from maildesk.cli import ticket_tools
 from maildesk.cli.common import desk_from, print_json, print_table
 from maildesk.mail.addresses import normalise_address
 from maildesk.rules import RuleSet
@@ -36,6 +38,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     show.add_argument("--json", action="store_true")
     show.set_defaults(handler=run_show)
     register_agent_actions(actions)
+    ticket_tools.register(actions)
 
 
 def register_agent_actions(actions: argparse._SubParsersAction) -> None:
@@ -158,8 +161,7 @@ def _plan_for(args: argparse.Namespace, ruleset: RuleSet) -> tuple[Plan, str]:
     """The same Plan a mail would give: parsed for reply, fixed for note/close/assign."""
     command = args.tickets_command
     if command == "reply":
-        block, checked = interpret(_read_text(args.file), ruleset)
-        return checked, block.body
+        return Plan(), ""  # read with the ticket at hand: run_agent_action
     if command == "note":
         text = _read_text(args.file).strip()
         return replace(Plan(note=True), errors=body_errors(Plan(note=True), text)), text
@@ -182,11 +184,15 @@ def run_agent_action(args: argparse.Namespace) -> int:
         if ticket is None:
             print(f"no ticket {args.ref}", file=sys.stderr)
             return 1
-        errors = result.errors or check(session, ticket, result, body)
+        if args.tickets_command == "reply":  # with macros, which need the ticket
+            work = Work(agent, cli_mail(agent, ticket, ""), desk.clock(), source="cli")
+            block, result = read_commands(desk, session, ticket, work, _read_text(args.file))
+            body = block.body
+        errors = result.errors or check_for(session, ticket, result, body, agent.email)
         if errors:
             print("nothing applied:\n  " + "\n  ".join(errors), file=sys.stderr)
             return 2
-        work = Work(agent, cli_mail(agent, ticket, body), desk.clock())
+        work = Work(agent, cli_mail(agent, ticket, body), desk.clock(), source="cli")
         done = execute(desk, session, ticket, work, result, body)
         ref = ticket.ref
     print(f"{ref}: " + ("; ".join(done) or "nothing to change"))

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from maildesk.config.reader import Locator, Reader, read_positive
+from maildesk.config.reader import Locator, Reader, read_duration, read_positive
 from maildesk.config.services import (
     ImapAccount,
     LoopsConfig,
@@ -125,6 +125,9 @@ class AgentsConfig:
     after_reply: str = "open"  # status after an agent's public reply: open or pending
     trust_authentication_results: bool = False
     trusted_authserv_ids: tuple[str, ...] = ()
+    # An answer arriving this soon after another agent's, written without seeing it, is
+    # held for its author to #send or #drop (seconds; 0 never holds).
+    collision_window: int = 600
 
     @property
     def status_after_reply(self) -> str:
@@ -262,7 +265,8 @@ def _sla(r: Reader) -> SlaRuntimeConfig:
 
 
 def _agents(r: Reader) -> AgentsConfig:
-    r.unknown({"after_reply", "trust_authentication_results", "trusted_authserv_ids"})
+    r.unknown({"after_reply", "trust_authentication_results", "trusted_authserv_ids",
+               "collision_window"})
     after = r.get("after_reply", str, "open")
     if after not in AFTER_REPLY:
         r.fail("after_reply", f"must be one of {', '.join(AFTER_REPLY)}")
@@ -276,7 +280,8 @@ def _agents(r: Reader) -> AgentsConfig:
         r.fail("trusted_authserv_ids", "set the authserv-id your MX stamps, or turn "
                                        "trust_authentication_results off")
     return AgentsConfig(after_reply=after, trust_authentication_results=trust,
-                        trusted_authserv_ids=tuple(i.strip().lower() for i in ids))
+                        trusted_authserv_ids=tuple(i.strip().lower() for i in ids),
+                        collision_window=read_duration(r, "collision_window", 600))
 
 
 def load_config(path: Path, *, check_secret: bool = True) -> Config:

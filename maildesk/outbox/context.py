@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 
 CUSTOMER_TEMPLATES = frozenset({"ack", "update", "closure", "reminder"})
 AGENT_TEMPLATES = frozenset({"notify_agent", "confirm", "command_error", "agent_reminder",
-                             "escalation", "sla_warning"})
+                             "escalation", "sla_warning", "collision"})
 BUILTIN_TEMPLATES = CUSTOMER_TEMPLATES | AGENT_TEMPLATES
 
 
@@ -143,6 +143,19 @@ class CommandErrorContext:
 
 
 @dataclass(frozen=True, slots=True)
+class CollisionContext:
+    """An agent's answer is held: another agent answered the ticket while they wrote."""
+
+    ticket_ref: str
+    subject: str
+    other_agent: str  # who answered first (name, else e-mail)
+    other_text: str  # what they answered
+    other_ago: str  # "4 min"
+    held_text: str  # the held answer, as it would go
+    agent_name: str = ""
+
+
+@dataclass(frozen=True, slots=True)
 class AgentReminderContext:
     """A ticket waits for its agent."""
 
@@ -201,6 +214,8 @@ def samples() -> dict[str, object]:
         "confirm": ConfirmContext(ref, subject, ("status: pending",), "Ana"),
         "command_error": CommandErrorContext(("unknown command: #frobnicate",), ref, subject,
                                              "Ana", "#frobnicate"),
+        "collision": CollisionContext(ref, subject, "Bruno", "E-13: OK.", "4 min", "E-13.",
+                                      "Ana"),
         "agent_reminder": AgentReminderContext(ref, subject, "María", "2 days", "Ana", "P2"),
         "escalation": EscalationContext(ref, subject, "María", "first response overdue",
                                         "Luis", "P1", "it", "ana@example.com", 1),

@@ -15,6 +15,12 @@ def duration(seconds: float | None) -> str:
     return f"{minutes}m {secs:02d}s"
 
 
+def minutes(value: int) -> str:
+    """Logged time, wall-clock: 75 -> "1h 15m", 30 -> "0h 30m"."""
+    hours, rest = divmod(int(value), 60)
+    return f"{hours}h {rest:02d}m"
+
+
 def percent(value: float | None) -> str:
     return "-" if value is None else f"{value * 100:.1f}%"
 

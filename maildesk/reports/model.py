@@ -161,6 +161,17 @@ class Recurring:
 
 
 @dataclass(frozen=True, slots=True)
+class TimeSpent:
+    """Minutes agents logged in the period; each Count's count is minutes, not tickets."""
+
+    total_minutes: int = 0
+    entries: int = 0
+    by_queue: tuple[Count, ...] = ()
+    by_agent: tuple[Count, ...] = ()
+    by_type: tuple[Count, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
 class Report:
     period: Period
     volume: Volume
@@ -172,6 +183,7 @@ class Report:
     agents: Agents
     satisfaction: Satisfaction
     recurring: Recurring
+    time_spent: TimeSpent = TimeSpent()
 
 
 def to_dict(report: Report) -> dict[str, Any]:

@@ -36,6 +36,7 @@ from maildesk.reports.model import (
 )
 from maildesk.reports.recurring import recurring
 from maildesk.reports.stats import Column, durations, group_medians, is_postgres
+from maildesk.reports.time_spent import time_spent
 from maildesk.store.models import Ticket
 from maildesk.types import OPEN_STATES
 
@@ -88,7 +89,8 @@ def build_report(session: Session, period: Period) -> Report:
         resolution=durations(session, Ticket.resolution_seconds, where),
         reopens=reopens(session, where), sla=sla(session, where),
         backlog=backlog(session, period), agents=agents(session, where),
-        satisfaction=satisfaction(session, where), recurring=recurring(session, where))
+        satisfaction=satisfaction(session, where), recurring=recurring(session, where),
+        time_spent=time_spent(session, period))
 
 
 # -- volume --------------------------------------------------------------------------------

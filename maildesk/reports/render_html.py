@@ -15,7 +15,7 @@ from typing import Any
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
 from maildesk.reports import charts
-from maildesk.reports.fmt import business_duration, number, percent
+from maildesk.reports.fmt import business_duration, minutes, number, percent
 from maildesk.reports.model import Count, Durations, PersonRow, Report
 
 ENV = Environment(loader=PackageLoader("maildesk.reports", "templates"),
@@ -50,7 +50,8 @@ def view(report: Report) -> dict[str, Any]:
     return {"p": report.period, "now": report.period.now.strftime("%Y-%m-%d %H:%M"),
             "kpis": _kpis(report), "volume": _volume(report), "times": _times(report),
             "sla": _sla(report), "backlog": _backlog(report), "agents": _agents(report),
-            "satisfaction": _satisfaction(report), "recurring": _recurring(report)}
+            "satisfaction": _satisfaction(report), "recurring": _recurring(report),
+            "time_spent": _time_spent(report)}
 
 
 def table(caption: str, headers: Sequence[str], rows: Iterable[Sequence[object]],
@@ -155,6 +156,18 @@ def _agents(report: Report) -> dict[str, Any]:
                                   [p.name for p in a.agents], [p.handled for p in a.agents]),
             "agents": _people_table("Agents", a.agents),
             "teams": _people_table("Teams", a.teams)}
+
+
+def _time_spent(report: Report) -> dict[str, Any]:
+    t = report.time_spent
+    tables = [table(f"Time per {label}", [label, "time", "minutes"],
+                    [(c.key, minutes(c.count), c.count) for c in counts], (1, 2))
+              for label, counts in (("queue", t.by_queue), ("agent", t.by_agent),
+                                    ("type", t.by_type))]
+    return {"total": minutes(t.total_minutes), "entries": t.entries,
+            "chart": charts.hbars("time-agents", "Minutes logged per agent",
+                                  [c.key for c in t.by_agent], [c.count for c in t.by_agent]),
+            "tables": tables}
 
 
 def _satisfaction(report: Report) -> dict[str, Any]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
-from maildesk.reports.fmt import duration, number, percent
+from maildesk.reports.fmt import duration, minutes, number, percent
 from maildesk.reports.model import Count, Durations, Report
 
 WIDTH = 80
@@ -13,7 +13,8 @@ BAR = 24
 
 def render_text(report: Report) -> str:
     parts = [_title(report), _volume(report), _times(report), _sla(report),
-             _backlog(report), _agents(report), _satisfaction(report), _recurring(report)]
+             _backlog(report), _agents(report), _time_spent(report), _satisfaction(report),
+             _recurring(report)]
     return "\n\n".join(parts).rstrip() + "\n"
 
 
@@ -115,6 +116,15 @@ def _agents(report: Report) -> str:
     a = report.agents
     return (heading("Agents and teams") + "\n" + _people("agent", a.agents) + "\n\n" +
             _people("team", a.teams))
+
+
+def _time_spent(report: Report) -> str:
+    t = report.time_spent
+    parts = [heading(f"Time spent: {minutes(t.total_minutes)} in {t.entries} entries")]
+    for label, counts in (("queue", t.by_queue), ("agent", t.by_agent), ("type", t.by_type)):
+        parts.append(table([label, "time"], [(c.key, minutes(c.count)) for c in counts],
+                           right=(1,)))
+    return "\n".join(parts[:1]) + "\n" + "\n\n".join(parts[1:])
 
 
 def _satisfaction(report: Report) -> str:

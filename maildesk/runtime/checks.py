@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from maildesk.agents import macros
 from maildesk.config.model import Config
 from maildesk.errors import ConfigError, Problem
 from maildesk.outbox.context import samples
@@ -33,7 +34,16 @@ def check_template_rendering(config: Config) -> list[Problem]:
     return store.check(samples())
 
 
-CHECKS: list[Check] = [check_resources, check_template_rendering]
+def check_macros(config: Config) -> list[Problem]:
+    """Macros compile, render with sample values, and their commands are valid."""
+    try:
+        ruleset = load_resources(config)[0].ruleset
+    except ConfigError:
+        ruleset = None  # its problems are check_resources'; still check the macros alone
+    return macros.check(macros.book_for(config), ruleset)
+
+
+CHECKS: list[Check] = [check_resources, check_template_rendering, check_macros]
 
 
 def validate_all(config: Config) -> list[Problem]:

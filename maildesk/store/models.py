@@ -216,6 +216,18 @@ class Event(Base):
     reason: Mapped[str] = mapped_column(CleanText, default="")
 
 
+class TimeEntry(Base):
+    """Time an agent spent on a ticket (`#time 30m`, `maildesk tickets time`), in minutes."""
+
+    __tablename__ = "time_entries"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"), index=True)
+    agent: Mapped[str] = mapped_column(BoundedString(500))
+    minutes: Mapped[int] = mapped_column(Integer)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    source: Mapped[str] = mapped_column(BoundedString(16), default="mail")
+
+
 class Outbox(Base):
     """Mail to send, written in the same transaction as the event that causes it."""
 

@@ -15,9 +15,11 @@ from datetime import UTC
 
 from sqlalchemy.orm import Session
 
-from maildesk.agents.actions import Work, after_reply, check, confirm, execute, reject
-from maildesk.agents.commands import Plan, interpret
+from maildesk.agents import collisions
+from maildesk.agents.actions import Work, after_reply, check_for, confirm, execute, reject
+from maildesk.agents.commands import Plan
 from maildesk.agents.identity import Identity, identify
+from maildesk.agents.macros import read_commands
 from maildesk.agents.tokens import verify_agent_token
 from maildesk.mail import authres
 from maildesk.mail.addresses import is_desk_address
@@ -103,12 +105,16 @@ def _work(item: Item, identity: Identity, ticket: Ticket) -> Work:
 def _agent_mail(desk: Desk, session: Session, item: Item, ticket: Ticket,
                 identity: Identity) -> Item:
     """Check every command first; then apply all of them, or none and tell the agent."""
-    block, plan = interpret(strip_reply(item.mail.text), desk.ruleset)
     work = _work(item, identity, ticket)
-    errors = plan.errors or check(session, ticket, plan, block.body)
+    block, plan = read_commands(desk, session, ticket, work, strip_reply(item.mail.text))
+    errors = plan.errors or check_for(session, ticket, plan, block.body, work.agent.email)
     if errors:
         reject(desk, session, ticket, work, errors, block.lines)
         return _final(item, ticket, "agent-command-error", "; ".join(errors))
+    if block.body and not plan.note:
+        work = replace(work, collision=collisions.find(
+            session, ticket, item.mail, work.agent.email, item.now,
+            desk.config.agents.collision_window))
     applied = execute(desk, session, ticket, work, plan, block.body)
     if block.commands:
         confirm(desk, session, ticket, work, applied)
