@@ -198,7 +198,8 @@ def _answer(desk: Desk, session: Session, ticket: Ticket, work: Work, body: str,
     row = outbound.send(desk, session, ticket, letter, work.now,
                         thread=customer_thread(session, ticket))
     if work.collision is not None and row is not None:
-        collisions.hold(session, ticket, row, work.agent.email, work.collision, work.now)
+        collisions.hold(session, ticket, row, work.agent.email, work.collision,
+                        work.mail.message_id, body, work.now)
         _tell_collision(desk, session, ticket, work, body)
     else:
         collisions.record_answer(session, ticket, work.agent.email, row, work.mail.message_id,
@@ -206,7 +207,8 @@ def _answer(desk: Desk, session: Session, ticket: Ticket, work: Work, body: str,
     lifecycle.record_first_response(desk, ticket, work.now)
     lifecycle.change_status(desk, session, ticket, target, actor=work.agent.email,
                             now=work.now, reason="agent replied",
-                            notify=target == TicketStatus.CLOSED, agent_name=work.agent.name)
+                            notify=target == TicketStatus.CLOSED and work.collision is None,
+                            agent_name=work.agent.name)
 
 
 def customer_thread(session: Session, ticket: Ticket) -> Thread:

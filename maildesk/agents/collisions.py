@@ -93,22 +93,26 @@ def _delivered(session: Session, answer: Event) -> bool:
 
 
 def hold(session: Session, ticket: Ticket, row: Outbox, agent: str, collision: Collision,
-         now: datetime) -> None:
+         mail_id: str | None, text: str, now: datetime) -> None:
     """Keep `row` in the outbox, unsent, until its author says #send or #drop."""
     row.state = OutboxState.HELD.value
     log_event(session, ticket.id, agent, HELD,
-              {"outbox": row.id, "other_agent": collision.agent,
+              {"outbox": row.id, "message_id": row.message_id, "agent_message_id": mail_id,
+               "text": text[:2000], "other_agent": collision.agent,
                "other_message_id": collision.message_id},
               f"{collision.agent} answered at {collision.at.isoformat()}", at=now)
 
 
-def held_rows(session: Session, ticket: Ticket, agent: str) -> list[Outbox]:
-    """This agent's answers on `ticket` that are still held, oldest first."""
-    ids = [e.detail.get("outbox") for e in session.execute(
-        select(Event).where(Event.ticket_id == ticket.id, Event.action == HELD,
-                            Event.actor == agent).order_by(Event.id)).scalars()]
-    rows = [session.get(Outbox, i) for i in ids if i]
-    return [r for r in rows if r is not None and r.state == OutboxState.HELD]
+def held_rows(session: Session, ticket: Ticket, agent: str) -> list[tuple[Outbox, Event]]:
+    """This agent's answers on `ticket` that are still held, oldest first, with the event."""
+    found = []
+    for event in session.execute(
+            select(Event).where(Event.ticket_id == ticket.id, Event.action == HELD,
+                                Event.actor == agent).order_by(Event.id)).scalars():
+        row = session.get(Outbox, event.detail.get("outbox") or 0)
+        if row is not None and row.state == OutboxState.HELD:
+            found.append((row, event))
+    return found
 
 
 def check_release(session: Session, ticket: Ticket, agent: str,
@@ -122,9 +126,12 @@ def release(session: Session, ticket: Ticket, agent: str, what: str,
             now: datetime) -> tuple[str, ...]:
     """#send queues the held answers now; #drop discards them (kept, marked, never sent)."""
     lines = []
-    for row in held_rows(session, ticket, agent):
+    for row, held in held_rows(session, ticket, agent):
         if what == "send":
             row.state, row.next_attempt_at = OutboxState.QUEUED.value, now
+            # From now on it is a public answer like any other: later ones compare with it.
+            record_answer(session, ticket, agent, row, held.detail.get("agent_message_id"),
+                          str(held.detail.get("text") or ""), now)
             lines.append("held answer sent to the customer")
         else:
             row.state = OutboxState.DROPPED.value

@@ -119,6 +119,9 @@ def print_human(view: dict) -> None:  # type: ignore[type-arg]
             print(f"  {key:<18}{view[key]}")
     for line in sla_lines(view.get("sla") or {}):
         print(f"  {line}")
+    if view.get("time_spent_minutes"):
+        hours, minutes = divmod(view["time_spent_minutes"], 60)
+        print(f"  {'time spent':<18}{hours}h {minutes:02d}m")
     satisfaction = view.get("satisfaction")
     if satisfaction:
         comment = f" \"{satisfaction['comment']}\"" if satisfaction.get("comment") else ""

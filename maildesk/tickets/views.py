@@ -5,10 +5,10 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from maildesk.store.models import AttachmentRow, Contact, Event, Message, Ticket
+from maildesk.store.models import AttachmentRow, Contact, Event, Message, Ticket, TimeEntry
 from maildesk.types import Direction
 
 
@@ -91,4 +91,7 @@ def ticket_detail(session: Session, ticket: Ticket) -> dict[str, Any]:
                             if ticket.satisfaction_score is not None else None)
     view["events"] = [{"at": _iso(e.at), "actor": e.actor, "action": e.action,
                        "detail": e.detail, "reason": e.reason} for e in events]
+    view["time_spent_minutes"] = int(session.execute(
+        select(func.coalesce(func.sum(TimeEntry.minutes), 0))
+        .where(TimeEntry.ticket_id == ticket.id)).scalar_one())
     return view

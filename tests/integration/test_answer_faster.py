@@ -26,6 +26,7 @@ from maildesk.runtime.desk import Desk
 from maildesk.store.db import transaction
 from maildesk.store.models import Event, Outbox, Ticket, TimeEntry
 from maildesk.tickets.search import Filters, search
+from maildesk.tickets.views import ticket_detail
 from maildesk.types import OutboxState, RawMail, Source, TicketStatus
 from tests.conftest import eml, write_desk
 from tests.integration.test_agents_roundtrip import FAST, received
@@ -133,6 +134,9 @@ def test_held_answer_released_by_send_reaches_the_customer_once(relay: Desk2) ->
     assert "enviada al cliente" in body(mail["bruno@example.com"][0])  # Bruno writes Spanish
     assert MARIA not in relay.deliver()  # once, not again
     assert len(events(relay.desk, ref, "answer-released")) == 1
+    # Released, it is a public answer that later answers are compared with.
+    assert [e.actor for e in events(relay.desk, ref, "public-answer")] == [
+        "ana@example.com", "bruno@example.com"]
 
 
 def test_held_answer_dropped_is_never_sent(relay: Desk2) -> None:
@@ -236,6 +240,9 @@ def test_time_search_and_report_by_cli(desk: Desk, capsys: pytest.CaptureFixture
         for minutes in (75, 45):
             timelog.record(session, ticket, "bruno@example.com", minutes, desk.clock(), "mail")
     assert len(events(desk, refs[0], "time")) == 1
+    with desk.sessions() as session:
+        ticket = session.execute(select(Ticket).where(Ticket.ref == refs[1])).scalar_one()
+        assert ticket_detail(session, ticket)["time_spent_minutes"] == 120  # tickets show
 
     def found(query: str, **filters: object) -> list[str]:
         with desk.sessions() as session:
