@@ -96,6 +96,7 @@ def hold(session: Session, ticket: Ticket, row: Outbox, agent: str, collision: C
          mail_id: str | None, text: str, now: datetime) -> None:
     """Keep `row` in the outbox, unsent, until its author says #send or #drop."""
     row.state = OutboxState.HELD.value
+    _show(session, row, False)  # not on the status page, not a parent for later mail
     log_event(session, ticket.id, agent, HELD,
               {"outbox": row.id, "message_id": row.message_id, "agent_message_id": mail_id,
                "text": text[:2000], "other_agent": collision.agent,
@@ -129,19 +130,24 @@ def release(session: Session, ticket: Ticket, agent: str, what: str,
     for row, held in held_rows(session, ticket, agent):
         if what == "send":
             row.state, row.next_attempt_at = OutboxState.QUEUED.value, now
+            _show(session, row, True)
             # From now on it is a public answer like any other: later ones compare with it.
             record_answer(session, ticket, agent, row, held.detail.get("agent_message_id"),
                           str(held.detail.get("text") or ""), now)
             lines.append("held answer sent to the customer")
         else:
             row.state = OutboxState.DROPPED.value
-            for message in session.execute(select(Message).where(
-                    Message.outbox_id == row.id)).scalars():
-                message.internal = True  # no longer part of what the customer was told
             lines.append("held answer dropped (not sent)")
         log_event(session, ticket.id, agent, f"answer-{'released' if what == 'send' else 'dropped'}",
                   {"outbox": row.id}, at=now)
     return tuple(lines)
+
+
+def _show(session: Session, row: Outbox, public: bool) -> None:
+    """The desk's copy of the answer on the ticket: public only once it is going out."""
+    session.flush()  # the copy is added in the same transaction, just before
+    for message in session.execute(select(Message).where(Message.outbox_id == row.id)).scalars():
+        message.internal = not public
 
 
 def ago(then: datetime, now: datetime) -> str:

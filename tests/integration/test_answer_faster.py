@@ -28,6 +28,7 @@ from maildesk.store.models import Event, Outbox, Ticket, TimeEntry
 from maildesk.tickets.search import Filters, search
 from maildesk.tickets.views import ticket_detail
 from maildesk.types import OutboxState, RawMail, Source, TicketStatus
+from maildesk.web.app import status_view
 from tests.conftest import eml, write_desk
 from tests.integration.test_agents_roundtrip import FAST, received
 from tests.integration.test_outbox_delivery import Recorder, Sink, free_port
@@ -123,6 +124,8 @@ def both_answer(relay: Desk2) -> tuple[str, EmailMessage]:
 def test_held_answer_released_by_send_reaches_the_customer_once(relay: Desk2) -> None:
     ref, warning = both_answer(relay)
     assert len(events(relay.desk, ref, "answer-held")) == 1
+    assert [m["text"] for m in status_view(relay.desk, ref)["messages"]  # type: ignore[index]
+            if "looking into" in m["text"]] == []  # not on the customer's status page
     to = warning["Reply-To"].addresses[0].addr_spec
     assert relay.take(agent_mail("Bruno Díaz <bruno@example.com>", to, warning["Message-ID"],
                                  "#send", "bruno-2@mail.example", body(warning)), to) \
@@ -134,6 +137,8 @@ def test_held_answer_released_by_send_reaches_the_customer_once(relay: Desk2) ->
     assert "enviada al cliente" in body(mail["bruno@example.com"][0])  # Bruno writes Spanish
     assert MARIA not in relay.deliver()  # once, not again
     assert len(events(relay.desk, ref, "answer-released")) == 1
+    assert any("looking into" in m["text"]
+               for m in status_view(relay.desk, ref)["messages"])  # type: ignore[index]
     # Released, it is a public answer that later answers are compared with.
     assert [e.actor for e in events(relay.desk, ref, "public-answer")] == [
         "ana@example.com", "bruno@example.com"]
