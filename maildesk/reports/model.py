@@ -161,14 +161,21 @@ class Recurring:
 
 
 @dataclass(frozen=True, slots=True)
+class TimeRow:
+    key: str  # a queue, an agent's e-mail or a ticket type
+    minutes: int
+    entries: int
+
+
+@dataclass(frozen=True, slots=True)
 class TimeSpent:
-    """Minutes agents logged in the period; each Count's count is minutes, not tickets."""
+    """Minutes agents logged in the period."""
 
     total_minutes: int = 0
     entries: int = 0
-    by_queue: tuple[Count, ...] = ()
-    by_agent: tuple[Count, ...] = ()
-    by_type: tuple[Count, ...] = ()
+    by_queue: tuple[TimeRow, ...] = ()
+    by_agent: tuple[TimeRow, ...] = ()
+    by_type: tuple[TimeRow, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

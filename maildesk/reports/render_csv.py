@@ -41,8 +41,9 @@ def rows(report: Report) -> Iterator[Row]:
     t = report.time_spent
     yield "time_spent", "total_minutes", "", t.total_minutes
     yield "time_spent", "entries", "", t.entries
-    for metric, counts in (("queue", t.by_queue), ("agent", t.by_agent), ("type", t.by_type)):
-        yield from _counts("time_spent", f"minutes_by_{metric}", counts)
+    for metric, rows_ in (("queue", t.by_queue), ("agent", t.by_agent), ("type", t.by_type)):
+        for row in rows_:
+            yield "time_spent", f"minutes_by_{metric}", row.key, row.minutes
     yield from _satisfaction(report)
     rec = report.recurring
     for metric, counts in (("subject", rec.subjects), ("term", rec.terms), ("tag", rec.tags),

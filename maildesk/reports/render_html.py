@@ -160,13 +160,14 @@ def _agents(report: Report) -> dict[str, Any]:
 
 def _time_spent(report: Report) -> dict[str, Any]:
     t = report.time_spent
-    tables = [table(f"Time per {label}", [label, "time", "minutes"],
-                    [(c.key, minutes(c.count), c.count) for c in counts], (1, 2))
+    tables = [table(f"Time per {label}", [label, "time", "minutes", "entries"],
+                    [(c.key, minutes(c.minutes), c.minutes, c.entries) for c in counts],
+                    (1, 2, 3))
               for label, counts in (("queue", t.by_queue), ("agent", t.by_agent),
                                     ("type", t.by_type))]
     return {"total": minutes(t.total_minutes), "entries": t.entries,
             "chart": charts.hbars("time-agents", "Minutes logged per agent",
-                                  [c.key for c in t.by_agent], [c.count for c in t.by_agent]),
+                                  [c.key for c in t.by_agent], [c.minutes for c in t.by_agent]),
             "tables": tables}
 
 

@@ -122,8 +122,9 @@ def _time_spent(report: Report) -> str:
     t = report.time_spent
     parts = [heading(f"Time spent: {minutes(t.total_minutes)} in {t.entries} entries")]
     for label, counts in (("queue", t.by_queue), ("agent", t.by_agent), ("type", t.by_type)):
-        parts.append(table([label, "time"], [(c.key, minutes(c.count)) for c in counts],
-                           right=(1,)))
+        parts.append(table([label, "time", "entries"],
+                           [(c.key, minutes(c.minutes), c.entries) for c in counts],
+                           right=(1, 2)))
     return "\n".join(parts[:1]) + "\n" + "\n\n".join(parts[1:])
 
 

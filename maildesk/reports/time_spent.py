@@ -7,7 +7,7 @@ from __future__ import annotations
 from sqlalchemy import false, func, select
 from sqlalchemy.orm import Session
 
-from maildesk.reports.model import Count, Period, TimeSpent
+from maildesk.reports.model import Period, TimeRow, TimeSpent
 from maildesk.reports.stats import Column
 from maildesk.store.models import Ticket, TimeEntry
 
@@ -20,12 +20,13 @@ def _where(period: Period) -> list[Column]:
     return where
 
 
-def _by(session: Session, column: Column, period: Period) -> tuple[Count, ...]:
+def _by(session: Session, column: Column, period: Period) -> tuple[TimeRow, ...]:
     minutes = func.sum(TimeEntry.minutes)
-    rows = session.execute(select(column, minutes).join(Ticket, Ticket.id == TimeEntry.ticket_id)
+    rows = session.execute(select(column, minutes, func.count(TimeEntry.id))
+                           .join(Ticket, Ticket.id == TimeEntry.ticket_id)
                            .where(*_where(period)).group_by(column)
                            .order_by(minutes.desc(), column))
-    return tuple(Count(str(key), int(total)) for key, total in rows)
+    return tuple(TimeRow(str(key), int(total), int(n)) for key, total, n in rows)
 
 
 def time_spent(session: Session, period: Period) -> TimeSpent:

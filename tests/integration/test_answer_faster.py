@@ -269,10 +269,10 @@ def test_time_search_and_report_by_cli(desk: Desk, capsys: pytest.CaptureFixture
     code, out, _ = cli(desk, capsys, "report", "--format", "json")
     spent = json.loads(out)["time_spent"]
     assert spent["total_minutes"] == 150 and spent["entries"] == 3
-    assert {c["key"]: c["count"] for c in spent["by_agent"]} == {
-        "bruno@example.com": 120, "ana@example.com": 30}
-    assert sum(c["count"] for c in spent["by_queue"]) == 150
-    assert sum(c["count"] for c in spent["by_type"]) == 150
+    assert {c["key"]: (c["minutes"], c["entries"]) for c in spent["by_agent"]} == {
+        "bruno@example.com": (120, 2), "ana@example.com": (30, 1)}
+    assert sum(c["minutes"] for c in spent["by_queue"]) == 150
+    assert sum(c["minutes"] for c in spent["by_type"]) == 150
     with desk.sessions() as session:
         report = build_report(session, make_period(date.today() - timedelta(days=1),
                                                    date.today() + timedelta(days=1),
