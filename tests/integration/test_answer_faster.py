@@ -4,6 +4,7 @@ collisions held and released by #send (or #drop), `tickets time|search`, `macros
 
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
@@ -24,7 +25,7 @@ from maildesk.pipeline.flow import accept
 from maildesk.reports import build_report, make_period, render_csv, render_html, render_text
 from maildesk.runtime.desk import Desk
 from maildesk.store.db import transaction
-from maildesk.store.models import Event, Outbox, Ticket, TimeEntry
+from maildesk.store.models import Event, Message, Outbox, Ticket, TimeEntry
 from maildesk.tickets.search import Filters, search
 from maildesk.tickets.views import ticket_detail
 from maildesk.types import OutboxState, RawMail, Source, TicketStatus
@@ -249,6 +250,12 @@ def test_time_search_and_report_by_cli(desk: Desk, capsys: pytest.CaptureFixture
         ticket = session.execute(select(Ticket).where(Ticket.ref == refs[1])).scalar_one()
         assert ticket_detail(session, ticket)["time_spent_minutes"] == 120  # tickets show
 
+    with transaction(desk.sessions) as session:  # a pasted log of 2 MB still stores
+        ticket = session.execute(select(Ticket).where(Ticket.ref == refs[2])).scalar_one()
+        dump = " ".join(hashlib.md5(str(i).encode()).hexdigest() for i in range(60000))
+        session.add(Message(ticket_id=ticket.id, direction="in", kind="customer",
+                            subject="log", text="zanahoria " + dump, created_at=desk.clock()))
+
     def found(query: str, **filters: object) -> list[str]:
         with desk.sessions() as session:
             return [hit.ref for hit in search(session, query, Filters(**filters))]  # type: ignore[arg-type]
@@ -258,6 +265,7 @@ def test_time_search_and_report_by_cli(desk: Desk, capsys: pytest.CaptureFixture
     assert found("printer") == [refs[2]]  # English stem: printers
     assert found("impresora error") == [refs[0]]  # every word must match
     assert found("impresora fútbol") == []
+    assert found("zanahoria") == [refs[2]]
     assert found("printers", customer="luis@otro.example") == []
     assert found("factura", customer="luis") == [refs[1]]
     assert found("factura", statuses=("closed",)) == []

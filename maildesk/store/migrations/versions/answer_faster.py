@@ -53,7 +53,10 @@ def _weighted(column: str, weight: str) -> str:
             f"setweight(to_tsvector('english'::regconfig, {text}), '{weight}')")
 
 
-TSV = " || ".join([_weighted("subject", "A"), _weighted("text", "B")])
+# A tsvector holds at most 1 MB: a log dump pasted into a mail would make the insert fail,
+# so only the head of a long text is indexed (SQLite's FTS5 has no such limit).
+TSV = " || ".join([_weighted("left(subject, 2000)", "A"),
+                   _weighted("left(text, 100000)", "B")])
 
 
 def upgrade() -> None:
