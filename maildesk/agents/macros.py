@@ -297,9 +297,8 @@ def _use(book: MacroBook, name: str, language: str | None, default_language: str
 
 
 def _not_overridden(extra: Sequence[Command], own: Sequence[Command]) -> list[Command]:
+    """The macros' commands for whatever the agent's own commands leave unset."""
     taken = {_SLOT[c.name] for c in own if c.name in _SLOT}
-    if any(c.name is CommandName.ASSIGN for c in own):
-        taken.add("assign")
     return [c for c in extra if c.name not in _SLOT or _SLOT[c.name] not in taken]
 
 
