@@ -26,6 +26,7 @@ class TicketStatus(StrEnum):
     PENDING = "pending"
     RESOLVED = "resolved"
     CLOSED = "closed"
+    MERGED = "merged"  # folded into another ticket (tickets.merged_into_id); neither open nor done
 
 
 # The one place that says which states are still being worked on and which are done

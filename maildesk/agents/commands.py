@@ -14,6 +14,7 @@ from dataclasses import dataclass, field, replace
 from enum import StrEnum
 
 from maildesk.agents.timelog import format_minutes, minutes_error, parse_minutes
+from maildesk.agents.repairs import REPAIR_ALIASES, RepairKind, RepairRequest, read_repair
 from maildesk.rules import RuleSet
 from maildesk.rules.schema import Agent
 from maildesk.text import fold
@@ -37,6 +38,10 @@ class CommandName(StrEnum):
     TIME = "time"  # #time 30m: log time spent (agents/timelog.py)
     SEND = "send"  # #send: release my answer held by a collision (agents/collisions.py)
     DROP = "drop"  # #drop: discard it
+    # Repairs (agents/repairs.py reads their values)
+    MERGE = "merge"
+    SPLIT = "split"
+    MOVE = "move"
 
 
 ALIASES: dict[str, CommandName] = {
@@ -48,6 +53,7 @@ ALIASES: dict[str, CommandName] = {
     "estado": CommandName.STATUS,
     "plantilla": CommandName.MACRO, "tiempo": CommandName.TIME, "enviar": CommandName.SEND,
     "descartar": CommandName.DROP,
+    **{alias: CommandName(kind.value) for alias, kind in REPAIR_ALIASES.items()},
 }
 TYPE_ALIASES: dict[str, TicketType] = {
     "incident": TicketType.INCIDENT, "incidencia": TicketType.INCIDENT,
@@ -71,7 +77,8 @@ STATUS_OF: dict[CommandName, TicketStatus] = {
 }
 WITH_ARGUMENT = frozenset({CommandName.ASSIGN, CommandName.PRIORITY, CommandName.TYPE,
                            CommandName.TAG, CommandName.STATUS, CommandName.MACRO,
-                           CommandName.TIME})
+                           CommandName.TIME, CommandName.MERGE, CommandName.MOVE})
+OPTIONAL_ARGUMENT = frozenset({CommandName.SPLIT})
 TEAM_PREFIXES = ("team:", "equipo:")
 _LINE = re.compile(r"^\s*#([^\W\d_][\w-]*)(?:[ \t]+(.*?))?\s*$")
 _TAG = re.compile(r"^[\w][\w.-]{0,63}$")
@@ -110,12 +117,14 @@ class Plan:
     minutes: int = 0  # #time: minutes spent
     macros: tuple[str, ...] = ()  # #macro NAME, in the order written
     release: str | None = None  # #send or #drop: what to do with a held answer
+    repair: RepairRequest | None = None  # #merge, #split or #move
     errors: tuple[str, ...] = field(default=())
 
     @property
     def changes_something(self) -> bool:
         return any((self.status, self.agent, self.team, self.priority, self.type,
-                    self.escalate, self.tags, self.kb, self.minutes, self.release))
+                    self.escalate, self.tags, self.kb, self.minutes, self.release,
+                    self.repair))
 
 
 def parse_commands(text: str) -> CommandBlock:
@@ -149,7 +158,7 @@ def _read_line(match: re.Match[str], line: str, commands: list[Command],
         errors.append(f"unknown command: {line}")
     elif name in WITH_ARGUMENT and not argument:
         errors.append(f"{line}: needs a value (#{name} …)")
-    elif name not in WITH_ARGUMENT and argument:
+    elif name not in WITH_ARGUMENT and name not in OPTIONAL_ARGUMENT and argument:
         errors.append(f"{line}: #{name} takes no value")
     else:
         commands.append(Command(name, argument, line))
@@ -204,6 +213,11 @@ def _gather(command: Command, ruleset: RuleSet, values: dict[str, object],
         if kind is None:
             return "unknown type (use incident, question or request)"
         return _set_once(values, "type", kind, "two different types")
+    if name in (CommandName.MERGE, CommandName.SPLIT, CommandName.MOVE):
+        request = read_repair(RepairKind(name.value), argument)
+        if isinstance(request, str):
+            return request
+        return _set_once(values, "repair", request, "one repair (#merge, #split, #move) per mail")
     if name is CommandName.TAG:
         if not _TAG.match(argument):
             return "a tag is one word (letters, digits, . _ -)"
@@ -258,7 +272,8 @@ def interpret(text: str, ruleset: RuleSet) -> tuple[CommandBlock, Plan]:
     """parse_commands then plan: the block (with its body) and the plan with every error."""
     block = parse_commands(text)
     checked = plan(block.commands, ruleset)
-    errors = block.errors + checked.errors + body_errors(checked, block.body)
+    errors = block.errors + checked.errors + body_errors(checked, block.body) \
+        + repair_errors(checked)
     return block, replace(checked, errors=errors)
 
 
@@ -298,3 +313,10 @@ def describe(result: Plan, agent_names: dict[str, str] | None = None) -> tuple[s
     if result.minutes:
         lines.append(f"time logged: {format_minutes(result.minutes)}")
     return tuple(lines)
+
+
+def repair_errors(result: Plan) -> tuple[str, ...]:
+    """A repair with what cannot follow it: a note lives on one ticket, not two."""
+    if result.repair is not None and result.note:
+        return (f"#{result.repair.kind}: cannot be combined with #note (send the note apart)",)
+    return ()

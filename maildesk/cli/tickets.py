@@ -15,6 +15,7 @@ from maildesk.agents.commands import plan as plan_commands
 from maildesk.agents.macros import read_commands
 from maildesk.cli import ticket_tools
 from maildesk.cli.common import desk_from, print_json, print_table
+from maildesk.cli.ticket_repair import register_repair_actions
 from maildesk.mail.addresses import normalise_address
 from maildesk.rules import RuleSet
 from maildesk.store.db import transaction
@@ -39,6 +40,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     show.set_defaults(handler=run_show)
     register_agent_actions(actions)
     ticket_tools.register(actions)
+    register_repair_actions(actions)
 
 
 def register_agent_actions(actions: argparse._SubParsersAction) -> None:
@@ -114,7 +116,8 @@ def run_show(args: argparse.Namespace) -> int:
 def print_human(view: dict) -> None:  # type: ignore[type-arg]
     print(f"{view['ref']}  {view['subject']}")
     for key in ("status", "type", "priority", "queue", "team", "assignee", "customer",
-                "organisation", "tags", "created_at", "first_response_at", "related"):
+                "organisation", "tags", "created_at", "first_response_at", "related",
+                "merged_into"):
         if view.get(key):
             print(f"  {key:<18}{view[key]}")
     for line in sla_lines(view.get("sla") or {}):

@@ -38,7 +38,7 @@ from maildesk.reports.recurring import recurring
 from maildesk.reports.stats import Column, durations, group_medians, is_postgres
 from maildesk.reports.time_spent import time_spent
 from maildesk.store.models import Ticket
-from maildesk.types import OPEN_STATES
+from maildesk.types import OPEN_STATES, TicketStatus
 
 LOW_SCORE = 2
 LIST_LIMIT = 10
@@ -65,8 +65,9 @@ def cohort(period: Period, wide: bool = False) -> list[Column]:
     straight through: coalesce() hides the created_at index, which would cost a random
     row fetch per ticket (about 4x slower on SQLite when most rows match)."""
     created = func.coalesce(Ticket.created_at, Ticket.created_at) if wide else Ticket.created_at
+    # A merged ticket lives on in the one it went into: count that one only.
     where: list[Column] = [created >= period.start, created < period.end,
-                           Ticket.spam.is_(false())]
+                           Ticket.spam.is_(false()), Ticket.status != TicketStatus.MERGED]
     if period.queue:
         where.append(Ticket.queue == period.queue)
     return where

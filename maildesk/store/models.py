@@ -117,6 +117,9 @@ class Ticket(Base):
     ack_template: Mapped[str | None] = mapped_column(BoundedString(100))
     sla_policy: Mapped[str | None] = mapped_column(BoundedString(100))
     related_ticket_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id"))
+    # Set when the ticket was merged into another (status "merged"): mail to it goes there.
+    merged_into_id: Mapped[int | None] = mapped_column(
+        ForeignKey("tickets.id", name="fk_tickets_merged_into"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_activity_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)

@@ -129,7 +129,8 @@ def ticket_view(session: Session, ticket: Ticket | None,
                       customer=customer.email if customer else "",
                       organisation=ticket.organisation,
                       parties=ticket_parties(session, ticket, agents),
-                      closed_at=ticket.closed_at, last_activity_at=ticket.last_activity_at)
+                      closed_at=ticket.closed_at, last_activity_at=ticket.last_activity_at,
+                      merged_into=ticket.merged_into_id)
 
 
 SUBJECT_CANDIDATES = 5  # enough to show an agent the choice a weak match refused

@@ -10,6 +10,7 @@ The order follows what works with real clients:
    A forward ("Fwd:", "RV:", "WG:" …) is a new conversation and never matches weakly; when
    several tickets fit, the desk does not guess: it opens a new ticket linked to them;
 5. otherwise a new ticket.
+A match on a merged ticket follows its pointer to the ticket it was merged into.
 A closed ticket is reopened within a grace period; after it a new, linked ticket opens.
 Every match carries its evidence (which Message-ID, tag, token or subject matched), kept
 on the ticket's "threaded" event for `maildesk tickets show`.
@@ -43,6 +44,7 @@ class TicketView:
     parties: frozenset[str]  # customer, CC'd people and agents who took part
     closed_at: datetime | None
     last_activity_at: datetime
+    merged_into: int | None = None  # the ticket this one was merged into
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,7 +143,7 @@ def _by_subject_ref(mail: ParsedMail, refs: list[str], method: ThreadMethod,
         ticket = lookups.by_ref(ref)
         if ticket is None:
             continue
-        if _sender(mail) in ticket.parties:
+        if _sender(mail) in ticket.parties | final_ticket(ticket, lookups).parties:
             return ThreadMatch(ticket.id, method, evidence=f"{what} {ref} from a party")
         # A stranger must not write into someone else's ticket by copying its number.
         return ThreadMatch(None, ThreadMethod.NEW, related_ticket_id=ticket.id,
@@ -159,7 +161,9 @@ def _by_weak_subject(mail: ParsedMail, now: datetime, policy: Policy,
         return None
     org = organisation_of(_sender(mail), policy.public_domains)
     since = now - timedelta(days=policy.subject_match_days)
-    found = list(lookups.recent_by_subject(normalized, _sender(mail), org, since))
+    # A merged ticket and the one it went into are one conversation, not a choice.
+    found = list({t.id: t for t in (final_ticket(view, lookups) for view in
+                  lookups.recent_by_subject(normalized, _sender(mail), org, since))}.values())
     evidence = (f'subject "{normalized}" of a ticket by the same customer or organisation, '
                 f"active in the last {policy.subject_match_days} days")
     if len(found) == 1:
@@ -173,6 +177,36 @@ def _by_weak_subject(mail: ParsedMail, now: datetime, policy: Policy,
                        candidates=tuple(t.id for t in found),
                        note=f"subject fits {refs}: not guessing, possible duplicate",
                        evidence=f"{evidence}: {refs}")
+
+
+MAX_MERGE_HOPS = 10  # a chain longer than this is a loop (never made by merge, but be safe)
+
+
+def final_ticket(ticket: TicketView, lookups: Lookups) -> TicketView:
+    """The ticket a merged ticket now lives in (itself when it was never merged)."""
+    for _ in range(MAX_MERGE_HOPS):
+        if ticket.merged_into is None:
+            return ticket
+        target = lookups.by_id(ticket.merged_into)
+        if target is None:
+            return ticket
+        ticket = target
+    return ticket
+
+
+def follow_merges(match: ThreadMatch, lookups: Lookups) -> ThreadMatch:
+    """A match on a merged ticket lands in the ticket it was merged into (and so on)."""
+    if match.ticket_id is None:
+        return match
+    ticket, hops = lookups.by_id(match.ticket_id), []
+    while ticket is not None and ticket.merged_into is not None and len(hops) < MAX_MERGE_HOPS:
+        hops.append(ticket.ref)
+        ticket = lookups.by_id(ticket.merged_into)
+    if not hops or ticket is None:
+        return match
+    followed = f"{' -> '.join(hops)} was merged into {ticket.ref}"
+    return ThreadMatch(ticket.id, match.method, match.weak, note=match.note,
+                       evidence=f"{match.evidence}; {followed}" if match.evidence else followed)
 
 
 def _settle(match: ThreadMatch, now: datetime, policy: Policy, lookups: Lookups) -> ThreadMatch:
@@ -194,7 +228,8 @@ def _settle(match: ThreadMatch, now: datetime, policy: Policy, lookups: Lookups)
 def find_ticket(mail: ParsedMail, envelope_to: Iterable[str], now: datetime, policy: Policy,
                 lookups: Lookups) -> ThreadMatch:
     """Decide where `mail` belongs, in the documented order."""
-    return _settle(_match(mail, envelope_to, now, policy, lookups), now, policy, lookups)
+    found = follow_merges(_match(mail, envelope_to, now, policy, lookups), lookups)
+    return _settle(found, now, policy, lookups)
 
 
 def _match(mail: ParsedMail, envelope_to: Iterable[str], now: datetime, policy: Policy,

@@ -80,6 +80,8 @@ def ticket_detail(session: Session, ticket: Ticket) -> dict[str, Any]:
         shown["evidence"] = evidence.get(message.id, "")
     related = session.get(Ticket, ticket.related_ticket_id) if ticket.related_ticket_id else None
     view["related"] = related.ref if related else None
+    merged = session.get(Ticket, ticket.merged_into_id) if ticket.merged_into_id else None
+    view["merged_into"] = merged.ref if merged else None
     view["sla"] = {"response_due_at": _iso(ticket.response_due_at),
                    "resolution_due_at": _iso(ticket.resolution_due_at),
                    "response_breached_at": _iso(ticket.response_breached_at),

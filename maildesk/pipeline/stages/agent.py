@@ -20,6 +20,7 @@ from maildesk.agents.actions import Work, after_reply, check_for, confirm, execu
 from maildesk.agents.commands import Plan
 from maildesk.agents.identity import Identity, identify
 from maildesk.agents.macros import read_commands
+from maildesk.agents.repair_actions import check_repair, repair_by_mail
 from maildesk.agents.tokens import verify_agent_token
 from maildesk.mail import authres
 from maildesk.mail.addresses import is_desk_address
@@ -107,15 +108,19 @@ def _agent_mail(desk: Desk, session: Session, item: Item, ticket: Ticket,
     """Check every command first; then apply all of them, or none and tell the agent."""
     work = _work(item, identity, ticket)
     block, plan = read_commands(desk, session, ticket, work, strip_reply(item.mail.text))
-    errors = plan.errors or check_for(session, ticket, plan, block.body, work.agent.email)
+    errors = plan.errors or check_for(session, ticket, plan, block.body, work.agent.email) \
+        or check_repair(session, ticket, item.mail, plan)
     if errors:
         reject(desk, session, ticket, work, errors, block.lines)
         return _final(item, ticket, "agent-command-error", "; ".join(errors))
-    if block.body and not plan.note:
-        work = replace(work, collision=collisions.find(
-            session, ticket, item.mail, work.agent.email, item.now,
-            desk.config.agents.collision_window))
-    applied = execute(desk, session, ticket, work, plan, block.body)
+    if plan.repair is not None:  # acts on where the repair leads: agents/repair_actions.py
+        ticket, applied = repair_by_mail(desk, session, ticket, work, plan, block.body)
+    else:
+        if block.body and not plan.note:
+            work = replace(work, collision=collisions.find(
+                session, ticket, item.mail, work.agent.email, item.now,
+                desk.config.agents.collision_window))
+        applied = execute(desk, session, ticket, work, plan, block.body)
     if block.commands:
         confirm(desk, session, ticket, work, applied)
     kind = "agent-note" if plan.note else "agent-reply"
