@@ -198,7 +198,7 @@ def follow_merges(match: ThreadMatch, lookups: Lookups) -> ThreadMatch:
     """A match on a merged ticket lands in the ticket it was merged into (and so on)."""
     if match.ticket_id is None:
         return match
-    ticket, hops = lookups.by_id(match.ticket_id), []
+    ticket, hops = lookups.by_id(match.ticket_id), list[str]()
     while ticket is not None and ticket.merged_into is not None and len(hops) < MAX_MERGE_HOPS:
         hops.append(ticket.ref)
         ticket = lookups.by_id(ticket.merged_into)

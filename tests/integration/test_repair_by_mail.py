@@ -6,7 +6,6 @@ from __future__ import annotations
 import smtplib
 from collections.abc import Iterator
 from dataclasses import dataclass
-from email import message_from_bytes, policy
 from email.message import EmailMessage
 from pathlib import Path
 

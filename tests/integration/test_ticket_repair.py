@@ -3,6 +3,7 @@ mail lands, what reports count, and that no customer gets mail from a repair."""
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 
 import pytest
@@ -18,7 +19,7 @@ from maildesk.tickets import merge as merging
 from maildesk.tickets import split as splitting
 from maildesk.tickets.operations import find_ticket_by_ref
 from maildesk.types import RawMail, Source, TicketStatus
-from tests.conftest import eml
+from tests.conftest import MAIL_DIR, eml
 
 
 def cli(desk: Desk, *argv: str) -> int:
@@ -75,10 +76,12 @@ def two_tickets(desk: Desk) -> tuple[str, str]:
             deliver(desk, "repair/01-maria-refund-followup.eml"))
 
 
-def test_merge_moves_everything_and_later_mail_follows(desk: Desk) -> None:
+def test_merge_moves_everything_and_later_mail_follows(
+        desk: Desk, capsys: pytest.CaptureFixture[str]) -> None:
     old, new = two_tickets(desk)
     before = customer_mail(desk)
     assert cli(desk, "merge", old, new, "--as", "ana@example.com") == 0
+    assert "merged into" in capsys.readouterr().out
     source, target = ticket(desk, old), ticket(desk, new)
     assert source.status == TicketStatus.MERGED and source.merged_into_id == target.id
     assert messages_of(desk, old) == []
@@ -89,8 +92,18 @@ def test_merge_moves_everything_and_later_mail_follows(desk: Desk) -> None:
     assert set(keys) == {target.id}
     assert "merged" in actions(desk, old) and "merged-in" in actions(desk, new)
 
-    # A reply to the old ticket's first mail lands in the target; no mail from the merge.
+    # `thread test` explains where a reply to the old ticket would go, writing nothing.
     assert customer_mail(desk) == before
+    events = len(actions(desk, new))
+    with pytest.raises(SystemExit) as exit_:
+        main(["--config", str(desk.config.path), "thread", "test", "--json",
+              str(MAIL_DIR / "repair/04-maria-answers-old-thread.eml")])
+    assert exit_.value.code == 0
+    view = json.loads(capsys.readouterr().out)
+    assert (view["decision"], view["ticket"], view["method"]) == ("join", new, "headers")
+    assert view["steps"][0]["detail"].startswith("In-Reply-To <CAOrig-maria-0001@")
+    assert len(actions(desk, new)) == events and len(messages_of(desk, new)) == 2
+    # The reply itself lands in the target; no mail to customers from the merge.
     assert deliver(desk, "repair/04-maria-answers-old-thread.eml") == new
 
     # The target changed since: unmerge is refused, and says why.
