@@ -20,6 +20,7 @@ from maildesk.mail.addresses import normalise_address
 from maildesk.rules import RuleSet
 from maildesk.store.db import transaction
 from maildesk.store.models import Contact, Message, Ticket
+from maildesk.tickets.merge import live_ticket
 from maildesk.tickets.views import ticket_detail, ticket_summary
 from maildesk.types import TicketStatus
 
@@ -190,6 +191,7 @@ def run_agent_action(args: argparse.Namespace) -> int:
         if ticket is None:
             print(f"no ticket {args.ref}", file=sys.stderr)
             return 1
+        ticket = live_ticket(session, ticket)  # a merged ticket's work goes to its target
         if args.tickets_command == "reply":  # with macros, which need the ticket
             work = Work(agent, cli_mail(agent, ticket, ""), desk.clock(), source="cli")
             block, result = read_commands(desk, session, ticket, work, _read_text(args.file))

@@ -39,6 +39,18 @@ class Merged:
     keys: int
 
 
+def live_ticket(session: Session, ticket: Ticket) -> Ticket:
+    """The ticket a merged ticket now lives in (itself when it was never merged)."""
+    for _ in range(10):  # merge refuses chains into merged tickets; this is only a guard
+        if ticket.merged_into_id is None:
+            break
+        target = session.get(Ticket, ticket.merged_into_id)
+        if target is None:
+            break
+        ticket = target
+    return ticket
+
+
 def merge_problem(source: Ticket, target: Ticket) -> str | None:
     """Why `source` cannot be merged into `target`, or None."""
     if source.id == target.id:

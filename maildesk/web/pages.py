@@ -40,7 +40,8 @@ TEXT = {
         "no_messages": "No messages yet.",
         "not_found": "We could not find this request.",
         "states": {"new": "Received", "open": "In progress", "pending": "Waiting for your answer",
-                   "resolved": "Resolved", "closed": "Closed"},
+                   "resolved": "Resolved", "closed": "Closed",
+                   "merged": "Joined to another request"},
     },
     "es": {
         "survey_title": "Su valoración de la solicitud {ref}",
@@ -68,7 +69,8 @@ TEXT = {
         "no_messages": "Todavía no hay mensajes.",
         "not_found": "No hemos encontrado esta solicitud.",
         "states": {"new": "Recibida", "open": "En curso", "pending": "Esperando su respuesta",
-                   "resolved": "Resuelta", "closed": "Cerrada"},
+                   "resolved": "Resuelta", "closed": "Cerrada",
+                   "merged": "Unida a otra solicitud"},
     },
 }
 

@@ -122,6 +122,13 @@ def test_merge_by_mail_then_the_customer_reply_lands_in_the_target(wired: Wired)
     wired.send(eml("repair/04-maria-answers-old-thread.eml"))
     assert ticket_of(wired.desk, "CAOrig-maria-0003@mail.cliente.example").id == new.id
 
+    # Answering the old ticket's notification again acts on the ticket it went into.
+    reply, address = agent_reply(notification(wired, f"<{MARIA_1}>"), "#pendiente", 5)
+    wired.send(reply, to=address)
+    with wired.desk.sessions() as session:
+        assert session.get(Ticket, new.id).status == TicketStatus.PENDING
+        assert session.get(Ticket, old.id).status == TicketStatus.MERGED
+
 
 def test_move_split_and_a_refused_repair_by_mail(wired: Wired) -> None:
     wired.send(eml("agents/00-customer-invoice.eml"))

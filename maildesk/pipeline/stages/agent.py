@@ -34,6 +34,7 @@ from maildesk.store.models import Ticket
 from maildesk.store.queries import get_or_create_contact, log_event
 from maildesk.tickets import lifecycle, threader
 from maildesk.tickets import operations as tickets
+from maildesk.tickets.merge import live_ticket
 from maildesk.types import Address, AuthorKind, Direction, ParsedMail, ThreadMatch, ThreadMethod
 
 log = logging.getLogger(__name__)
@@ -90,8 +91,9 @@ def handle_agent(desk: Desk, session: Session, item: Item) -> Item:
 
 
 def _ticket(session: Session, identity: Identity, match: ThreadMatch | None) -> Ticket | None:
-    if identity.ref is not None:
-        return tickets.find_ticket_by_ref(session, identity.ref)
+    if identity.ref is not None:  # a merged ticket's signed address acts on its target
+        found = tickets.find_ticket_by_ref(session, identity.ref)
+        return live_ticket(session, found) if found is not None else None
     if match is not None and match.ticket_id is not None:
         return session.get(Ticket, match.ticket_id)
     return None
