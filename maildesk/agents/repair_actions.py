@@ -72,7 +72,7 @@ def repair_by_mail(desk: Desk, session: Session, ticket: Ticket, work: Work, pla
     """Keep the agent's mail, do the repair, then the rest of the plan on where it leads."""
     request = plan.repair
     assert request is not None
-    _keep(desk, session, ticket, work, plan)
+    _keep(desk, session, ticket, work, request, plan)
     result, line = _apply(desk, session, ticket, work, request)
     rest = replace(plan, repair=None)
     done = [line]
@@ -82,7 +82,9 @@ def repair_by_mail(desk: Desk, session: Session, ticket: Ticket, work: Work, pla
     return result, tuple(done)
 
 
-def _keep(desk: Desk, session: Session, ticket: Ticket, work: Work, plan: Plan) -> None:
+def _keep(desk: Desk, session: Session, ticket: Ticket, work: Work, request: RepairRequest,
+          plan: Plan) -> None:
+    """The agent's mail, internal, on the ticket it was written on, before the repair."""
     if work.raw_id is None:
         return
     message = tickets.add_message(
@@ -91,9 +93,8 @@ def _keep(desk: Desk, session: Session, ticket: Ticket, work: Work, plan: Plan) 
         attachments_root=desk.attachments_root, agent=work.agent.email, text="")
     message.internal = True
     log_event(session, ticket.id, work.agent.email, "agent-mail",
-              {"message_id": work.mail.message_id, "commands": [f"#{plan.repair.kind}"
-                                                                if plan.repair else "",
-                                                                *describe(plan)]},
+              {"message_id": work.mail.message_id,
+               "commands": [f"#{request.kind} {request.ref or ''}".strip(), *describe(plan)]},
               at=work.now)
     session.flush()
 

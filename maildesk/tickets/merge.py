@@ -56,7 +56,7 @@ def merge_problem(source: Ticket, target: Ticket) -> str | None:
     if source.id == target.id:
         return f"{source.ref} cannot be merged into itself"
     if source.status == TicketStatus.MERGED:
-        return f"{source.ref} is already merged (into ticket id {source.merged_into_id})"
+        return f"{source.ref} is already merged into another ticket"
     if target.status == TicketStatus.MERGED:
         return f"{target.ref} is itself merged into another ticket; merge into that one"
     return None

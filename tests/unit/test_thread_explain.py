@@ -97,6 +97,12 @@ def test_bad_repair_commands_are_refused_in_both_languages() -> None:
                  "split off into MD-4 (2 message(s)), assigned to ana@example.com",
                  "split off into MD-4 (1 message(s)), assigned to team l1",
                  "#split: reply to the notification of the message to split "
-                 "(this reply quotes no customer mail of MD-1)"):
+                 "(this reply quotes no customer mail of MD-1)",
+                 "#merge: MD-1 cannot be merged into itself",
+                 "#merge: MD-1 is already merged into another ticket",
+                 "#merge: MD-2 is itself merged into another ticket; merge into that one",
+                 "#split: nothing received would stay on MD-1: that is the whole ticket",
+                 "#move: message <a@b> is already on MD-3",
+                 "#move: MD-2 is merged into MD-3; move it there"):
         assert translate(line, "es") != line, line
     assert ticket_ref("[ md-07 ]") == "MD-7" and ticket_ref("MD7") is None
