@@ -13,8 +13,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
 
-from maildesk.agents.timelog import format_minutes, minutes_error, parse_minutes
 from maildesk.agents.repairs import REPAIR_ALIASES, RepairKind, RepairRequest, read_repair
+from maildesk.agents.timelog import format_minutes, minutes_error, parse_minutes
 from maildesk.rules import RuleSet
 from maildesk.rules.schema import Agent
 from maildesk.text import fold

@@ -4,13 +4,13 @@ A merged ticket keeps its row (its reference, its events) with status `merged` a
 this pointer, so mail that still names it (its tag, its token) lands in the target.
 
 Revision ID: repair
-Revises: perf_indexes
+Revises: answer_faster
 """
 import sqlalchemy as sa
 from alembic import op
 
 revision = 'repair'
-down_revision = 'perf_indexes'
+down_revision = 'answer_faster'
 branch_labels = None
 depends_on = None
 
