@@ -27,6 +27,7 @@ if TYPE_CHECKING:
 
     from maildesk.config.model import Config
     from maildesk.pipeline.flow import Accepted
+    from maildesk.pipeline.item import Outcome
 
 EX_TEMPFAIL = 75
 
@@ -54,44 +55,57 @@ def _inputs(args: argparse.Namespace) -> list[RawMail]:
             for data, source, ref in found]
 
 
-def _describe(result: Accepted) -> str:
-    if result.outcome is None:
-        return "duplicate" if result.duplicate else "stored, processing deferred"
-    return f"{result.outcome.kind} {result.outcome.ref or ''}".rstrip()
+def _describe(result: Accepted, outcome: Outcome | None) -> str:
+    if outcome is None:
+        return "duplicate" if not result.waiting else "stored, processing deferred"
+    return f"{outcome.kind} {outcome.ref or ''}".rstrip()
 
 
 def _store_and_process(args: argparse.Namespace, raws: list[RawMail]) -> None:
+    """Store every mail (TemporaryFailure: exit 75), then process them in order.
+
+    Once stored, the promise to the MTA is kept: a storage error while processing leaves
+    the mail for the daemon (or the next ingest) and still exits 0.
+    """
     from maildesk.cli.common import desk_from
-    from maildesk.pipeline.flow import accept, recover
+    from maildesk.pipeline.flow import drain, recover, store
 
     desk = desk_from(args)
-    for raw in raws:
-        print(f"{raw.source_ref or 'stdin'}: {_describe(accept(desk, raw))}")
-    recover(desk)
+    stored = [store(desk, [raw])[0] for raw in raws]
+    outcomes: dict[int, Outcome | None] = {}
+    try:
+        outcomes = {p.raw_id: p.outcome for p in drain(desk, {s.raw_id for s in stored
+                                                              if s.waiting})}
+        recover(desk)
+    except TemporaryFailure as exc:
+        print(f"maildesk ingest: stored; processing left for later: {exc}", file=sys.stderr)
+    for raw, result in zip(raws, stored, strict=True):
+        print(f"{raw.source_ref or 'stdin'}: {_describe(result, outcomes.get(result.raw_id))}")
 
 
 def _store_only(config: Config, raws: list[RawMail]) -> None:
     """Commit each raw mail durably, and nothing else."""
-    from maildesk.mail.mime import header_message_id
+    from maildesk.mail.mime import header_ids
     from maildesk.store.rawpipe import SchemaMissing, plain_id, sqlite_path, store_raw_sqlite
 
     path = sqlite_path(config.database.url)
     for raw in raws:
-        message_id = header_message_id(raw.data)
+        message_id, refs = header_ids(raw.data)
         try:
-            if path is None or not plain_id(message_id):
-                raw_id, created = _store_sqlalchemy(config, raw, message_id)
+            if path is None or not all(map(plain_id, (message_id, *refs))):
+                raw_id, created = _store_sqlalchemy(config, raw, message_id, refs)
             else:
-                raw_id, created = store_raw_sqlite(path, raw, message_id)
+                raw_id, created = store_raw_sqlite(path, raw, message_id, refs)
         except SchemaMissing:
             if not config.database.auto_migrate:
                 raise TemporaryFailure("no schema: run `maildesk db upgrade`") from None
-            raw_id, created = _store_sqlalchemy(config, raw, message_id)
+            raw_id, created = _store_sqlalchemy(config, raw, message_id, refs)
         state = "stored" if created else "duplicate"
         print(f"{raw.source_ref or 'stdin'}: {state} raw={raw_id}")
 
 
-def _store_sqlalchemy(config: Config, raw: RawMail, message_id: str | None) -> tuple[int, bool]:
+def _store_sqlalchemy(config: Config, raw: RawMail, message_id: str | None,
+                      refs: tuple[str, ...]) -> tuple[int, bool]:
     """Through SQLAlchemy (PostgreSQL, or a database to migrate first)."""
     from sqlalchemy.exc import DBAPIError
 
@@ -103,7 +117,7 @@ def _store_sqlalchemy(config: Config, raw: RawMail, message_id: str | None) -> t
 
     def store() -> tuple[int, bool]:
         with transaction(sessions) as session:
-            return store_raw(session, raw, message_id)
+            return store_raw(session, raw, message_id, refs)
 
     try:
         try:

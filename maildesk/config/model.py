@@ -36,7 +36,7 @@ from maildesk.mail.addresses import normalise_address
 
 # Settings classes live in config_services.py; importing them from here keeps working.
 __all__ = [
-    "AgentsConfig", "Config", "DatabaseConfig", "DeskConfig", "ImapAccount", "KbConfig",
+    "AgentsConfig", "Config", "DaemonConfig", "DatabaseConfig", "DeskConfig", "ImapAccount", "KbConfig",
     "LoopsConfig", "MetricsConfig", "OutboxConfig", "RelayConfig", "SlaRuntimeConfig",
     "SmtpConfig", "StorageConfig", "ThreadingConfig", "WebConfig", "find_config", "load_config",
 ]
@@ -110,6 +110,14 @@ class SlaRuntimeConfig:
     low_score: int = 2  # satisfaction scores at or below this notify the team lead
 
 
+@dataclass(frozen=True, slots=True)
+class DaemonConfig:
+    """[daemon]: the processing workers of `maildesk run` (intake only stores the mail)."""
+
+    workers: int = 2  # processing workers; on SQLite mail is processed one at a time anyway
+    poll_interval: float = 2.0  # seconds: how often idle workers look for other daemons' mail
+
+
 AFTER_REPLY = ("open", "pending")
 
 
@@ -151,6 +159,7 @@ class Config:
     kb: KbConfig = field(default_factory=KbConfig)
     agents: AgentsConfig = field(default_factory=AgentsConfig)
     sla: SlaRuntimeConfig = field(default_factory=SlaRuntimeConfig)
+    daemon: DaemonConfig = field(default_factory=DaemonConfig)
     raw: dict[str, Any] = field(default_factory=dict)  # the whole parsed file, for sections added later
 
     @property
@@ -264,6 +273,13 @@ def _sla(r: Reader) -> SlaRuntimeConfig:
                             low_score=low)
 
 
+def _daemon(r: Reader) -> DaemonConfig:
+    r.unknown({"workers", "poll_interval"})
+    d = DaemonConfig()
+    return DaemonConfig(workers=read_positive(r, "workers", int, d.workers),
+                        poll_interval=read_positive(r, "poll_interval", float, d.poll_interval))
+
+
 def _agents(r: Reader) -> AgentsConfig:
     r.unknown({"after_reply", "trust_authentication_results", "trusted_authserv_ids",
                "collision_window"})
@@ -313,7 +329,8 @@ def load_config(path: Path, *, check_secret: bool = True) -> Config:
                                    storage.dir),
                     metrics=read_metrics(reader("metrics")), kb=_kb(reader("kb")),
                     web=read_web(reader("web")), sla=_sla(reader("sla")),
-                    agents=_agents(reader("agents")), raw=data)
+                    agents=_agents(reader("agents")), daemon=_daemon(reader("daemon")),
+                    raw=data)
     if check_secret and not config.desk.secret_file.is_file():
         problems.append(Problem(str(path), locate.line("desk", "secret_file"), "desk.secret_file",
                                 f"secret file {config.desk.secret_file} does not exist "

@@ -127,8 +127,27 @@ def header_message_id(data: bytes) -> str | None:
     over-long one is bounded where it is stored (store/text.py), with a hash of the whole
     value, so two long ids that share a beginning stay two mails.
     """
+    return _message_id(_header_block(data))
+
+
+def header_ids(data: bytes) -> tuple[str | None, tuple[str, ...]]:
+    """The Message-ID and the ids the mail refers to (In-Reply-To, References), read from
+    the header block alone: what intake stores so replies are processed after their parent.
+    """
+    head = _header_block(data)
+    refs = msg_ids(" ".join(str(v) for v in head.get_all("In-Reply-To", [])
+                            + head.get_all("References", [])))
+    own = _message_id(head)
+    return own, tuple(r for r in refs if r != own)
+
+
+def _header_block(data: bytes) -> Message:
     head = data.split(b"\r\n\r\n", 1)[0].split(b"\n\n", 1)[0]
-    value = BytesHeaderParser(policy=compat32).parsebytes(head).get("Message-ID")
+    return BytesHeaderParser(policy=compat32).parsebytes(head)
+
+
+def _message_id(head: Message) -> str | None:
+    value = head.get("Message-ID")
     if not value:
         return None
     return str(value).strip().strip("<>").strip() or None

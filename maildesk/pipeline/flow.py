@@ -1,16 +1,20 @@
 """The stage order, written once as a list; one transaction per mail.
 
-accept() makes the raw bytes durable first (its own commit), then process() runs the
-stages in a second transaction. If processing fails for a reason that lies in the mail,
-the mail is quarantined with its error and nothing else is kept; if storage fails, the
-raw row stays 'received' and is picked up again by recover().
+store() makes the raw bytes durable first (its own commit, several mails at once for a
+group commit); process() runs the stages in a second transaction. accept() is both, for
+callers that want the outcome at once (the CLI, the importer, tests); the daemon's
+intakes only store, and its processing workers take the stored mail with
+process_next(), in order, a reply never before the earlier mail it refers to. If
+processing fails for a reason that lies in the mail, the mail is quarantined with its
+error and nothing else is kept; if storage fails, the raw row stays 'received' and is
+picked up again.
 """
 
 from __future__ import annotations
 
 import logging
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -18,7 +22,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from maildesk.errors import PermanentFailure, TemporaryFailure
-from maildesk.mail.mime import header_message_id
+from maildesk.mail.mime import header_ids
 from maildesk.pipeline.item import Item, Outcome
 from maildesk.pipeline.stages import agent
 from maildesk.pipeline.stages.apply import apply
@@ -33,6 +37,7 @@ from maildesk.pipeline.stages.solved import solved
 from maildesk.pipeline.stages.survey import survey
 from maildesk.pipeline.stages.thread import thread
 from maildesk.runtime.desk import Desk
+from maildesk.store.claim import claim_next
 from maildesk.store.db import transaction
 from maildesk.store.models import RawMessage
 from maildesk.store.queries import store_raw
@@ -65,17 +70,34 @@ class Accepted:
     raw_id: int
     duplicate: bool
     outcome: Outcome | None
+    waiting: bool = False  # stored and not processed yet
+
+
+def store(desk: Desk, raws: Sequence[RawMail]) -> list[Accepted]:
+    """Commit the raw bytes of every mail in one transaction: all are stored, or none.
+
+    Each mail's Message-ID and the ids it refers to are read from its header block only.
+    Raises TemporaryFailure when storage is down.
+    """
+    stored = []
+    with transaction(desk.sessions) as session:
+        for raw in raws:
+            message_id, refs = header_ids(raw.data)
+            raw_id, created = store_raw(session, raw, message_id, refs)
+            waiting = created or session.get(RawMessage, raw_id).state == RawState.RECEIVED
+            stored.append(Accepted(raw_id, not created, None, waiting))
+    for raw, result in zip(raws, stored, strict=True):
+        if not result.waiting:
+            log.info("duplicate raw=%s source=%s: already stored", result.raw_id, raw.source)
+    return stored
 
 
 def accept(desk: Desk, raw: RawMail) -> Accepted:
     """Make the mail durable, then process it. Raises TemporaryFailure if storage is down."""
-    with transaction(desk.sessions) as session:
-        raw_id, created = store_raw(session, raw, header_message_id(raw.data))
-        state = RawState.RECEIVED if created else session.get(RawMessage, raw_id).state
-    if not created and state != RawState.RECEIVED:
-        log.info("duplicate raw=%s source=%s: already stored", raw_id, raw.source)
-        return Accepted(raw_id, True, None)
-    return Accepted(raw_id, not created, process(desk, raw_id))
+    result = store(desk, [raw])[0]
+    if not result.waiting:
+        return result
+    return Accepted(result.raw_id, result.duplicate, process(desk, result.raw_id))
 
 
 def process(desk: Desk, raw_id: int) -> Outcome | None:
@@ -88,6 +110,34 @@ def process(desk: Desk, raw_id: int) -> Outcome | None:
         return None
     except Exception as exc:  # noqa: BLE001 - any other failure quarantines this mail only
         return quarantine(desk, raw_id, exc)
+
+
+@dataclass(frozen=True, slots=True)
+class Processed:
+    raw_id: int
+    outcome: Outcome | None
+
+
+def process_next(desk: Desk, only: Collection[int] | None = None) -> Processed | None:
+    """Claim the oldest stored mail that may go now and run the stages on it.
+
+    None when nothing may go: every waiting mail is in flight elsewhere, or answers an
+    earlier mail that is (store/claim.py). Raises TemporaryFailure when storage is down,
+    so the caller can back off; the mail stays 'received'.
+    """
+    raw_id: int | None = None
+    try:
+        with transaction(desk.sessions, durable=False) as session:
+            raw_id = claim_next(session, only)
+            if raw_id is None:
+                return None
+            return Processed(raw_id, _run_stages(desk, session, raw_id))
+    except TemporaryFailure:
+        raise
+    except Exception as exc:  # noqa: BLE001 - any other failure quarantines this mail only
+        if raw_id is None:
+            raise
+        return Processed(raw_id, quarantine(desk, raw_id, exc))
 
 
 def _run_stages(desk: Desk, session: Session, raw_id: int) -> Outcome | None:
@@ -122,7 +172,9 @@ def quarantine(desk: Desk, raw_id: int, exc: BaseException) -> Outcome:
     reason = (f"{exc.__class__.__name__}: {exc}" if isinstance(exc, PermanentFailure)
               else "".join(traceback.format_exception(exc, limit=6)))
     with transaction(desk.sessions) as session:
-        row = session.get(RawMessage, raw_id)
+        row = session.get(RawMessage, raw_id, with_for_update=True)
+        if row is None or row.state != RawState.RECEIVED:  # taken since the rollback
+            return Outcome("processed-elsewhere", final=True)
         row.state = RawState.QUARANTINED
         row.error = reason[:20000]
         row.attempts += 1
@@ -152,6 +204,17 @@ def retry_quarantined(desk: Desk, raw_id: int) -> Outcome | None:
     return process(desk, raw_id)
 
 
+def drain(desk: Desk, ids: Collection[int]) -> list[Processed]:
+    """Process these stored mails in order, as far as they may go now.
+
+    A mail whose earlier mail is in flight at a daemon is left to that daemon's workers.
+    """
+    done = []
+    while (next_one := process_next(desk, ids)) is not None:
+        done.append(next_one)
+    return done
+
+
 def recover(desk: Desk, older_than: timedelta = timedelta(seconds=30), limit: int = 100) -> int:
     """Process raw mail left 'received' by a crash or a storage outage."""
     cutoff = desk.clock() - older_than
@@ -159,6 +222,6 @@ def recover(desk: Desk, older_than: timedelta = timedelta(seconds=30), limit: in
         ids = session.execute(select(RawMessage.id).where(
             RawMessage.state == RawState.RECEIVED, RawMessage.received_at <= cutoff)
             .order_by(RawMessage.id).limit(limit)).scalars().all()
-    for raw_id in ids:
-        process(desk, raw_id)
+    if ids:
+        drain(desk, set(ids))
     return len(ids)

@@ -18,7 +18,7 @@ import signal
 import socket
 import threading
 from collections.abc import Awaitable, Callable
-from datetime import datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 
 import sdnotify
@@ -30,9 +30,9 @@ from maildesk.intake import imap, smtp
 from maildesk.intake.receiver import Receiver
 from maildesk.outbox.relay import RELAY_CHECK_EVERY, RelayHealth, probe_relay
 from maildesk.outbox.worker import outbox_worker
-from maildesk.pipeline.flow import recover
 from maildesk.runtime.desk import DeskHolder
 from maildesk.runtime.metrics import Metrics
+from maildesk.runtime.processing import Processing
 from maildesk.runtime.store_metrics import StoreCollector
 from maildesk.sla.scheduler import timer_worker
 from maildesk.store.db import transaction
@@ -43,7 +43,6 @@ log = logging.getLogger(__name__)
 
 Worker = Callable[[DeskHolder, asyncio.Event], Awaitable[None]]
 
-RECOVER_EVERY = 30.0
 HEARTBEAT_EVERY = 10.0
 SHUTDOWN_GRACE = 8.0  # systemd's TimeoutStopSec is longer; SIGTERM to exit stays under 10 s
 RESTART_DELAY = 5.0  # before a crashed worker is started again
@@ -58,26 +57,6 @@ async def pause(stop: asyncio.Event, seconds: float) -> bool:
     return True
 
 
-async def recover_worker(holder: DeskHolder, stop: asyncio.Event) -> None:
-    """Process mail a crash or a storage outage left stored but unprocessed.
-
-    The first pass at startup takes every such row, whatever its age: what a killed
-    daemon left behind should not wait 30 s. That is safe with other daemons running,
-    since processing locks the row and skips it once it is no longer 'received'.
-    """
-    older_than = timedelta(0)
-    while True:
-        try:
-            count = await asyncio.to_thread(recover, holder.current, older_than)
-            if count:
-                log.info("recover: processed %d stored mail(s)", count)
-        except TemporaryFailure as exc:
-            log.warning("recover: %s", exc)
-        older_than = timedelta(seconds=RECOVER_EVERY)
-        if await pause(stop, RECOVER_EVERY):
-            return
-
-
 WATCH_EVERY = 5.0
 
 
@@ -87,10 +66,9 @@ async def watch_worker(holder: DeskHolder, stop: asyncio.Event) -> None:
         await asyncio.to_thread(holder.reload_if_changed)
 
 
-# The background workers of every daemon, in start order. The outbox sender and the
-# timer loop are added here, one line each.
+# The background workers of every daemon, in start order, one line each. The processing
+# workers ([daemon] workers of them) are added by the Daemon, which wires them to intake.
 WORKERS: list[tuple[str, Worker]] = [
-    ("recover", recover_worker),
     ("watch", watch_worker),
     ("outbox", outbox_worker),
     ("timers", timer_worker),
@@ -117,7 +95,8 @@ def imap_worker(account: ImapAccount, receiver: Receiver) -> Worker:
 def needs_restart(old: Config, new: Config) -> list[str]:
     """Sections a reload cannot apply to a running daemon."""
     pairs = {"database.url": (old.database.url, new.database.url), "smtp": (old.smtp, new.smtp),
-             "imap": (old.imap, new.imap), "metrics": (old.metrics, new.metrics)}
+             "imap": (old.imap, new.imap), "metrics": (old.metrics, new.metrics),
+             "daemon": (old.daemon, new.daemon)}
     return [name for name, (a, b) in pairs.items() if a != b]
 
 
@@ -135,7 +114,9 @@ class Daemon:
         self.metrics = Metrics()
         self.metrics.watch_oauth(lambda now: oauth_states(self.holder.current.config, now))
         self.metrics.watch_store(StoreCollector(desk.sessions, desk.clock))
-        self.receiver = Receiver(holder, self.metrics)
+        self.processing = Processing(holder, self.metrics)
+        self.receiver = Receiver(holder, self.metrics, stored=self.processing.wake)
+        self.processing.intake_idle = self.receiver.wait_idle
         self.stop = asyncio.Event()
         self.listeners: list[smtp.Listener] = []
         self.notifier = sdnotify.SystemdNotifier()
@@ -147,8 +128,10 @@ class Daemon:
         """Everything that runs besides the listener, named for the logs."""
         accounts = [(f"imap:{a.name}", imap_worker(a, self.receiver))
                     for a in self.holder.current.config.imap]
-        return [*self.background, ("heartbeat", self.heartbeat), ("watchdog", self.watchdog),
-                ("relay-check", self.relay_check), *accounts]
+        processing = [(f"process-{n}", self.processing.worker)
+                      for n in range(1, self.processing.count() + 1)]
+        return [*processing, *self.background, ("heartbeat", self.heartbeat),
+                ("watchdog", self.watchdog), ("relay-check", self.relay_check), *accounts]
 
     async def run(self) -> int:
         """Serve until SIGTERM/SIGINT; exit status 0 after a clean stop."""

@@ -1,7 +1,8 @@
 """Counters of what the intakes received and what the pipeline made of it.
 
 One Metrics per daemon, on its own Prometheus registry (so tests can run several in one
-process), fed only from the Accepted values that accept() returns. The same numbers go
+process), fed from the Accepted values that accept() returns and, in the daemon, from
+the outcomes of its processing workers. The same numbers go
 into the heartbeat row that `maildesk status` reads.
 """
 
@@ -19,6 +20,7 @@ from prometheus_client.core import GaugeMetricFamily, Metric
 from maildesk.config.model import MetricsConfig
 from maildesk.config.reader import split_listen
 from maildesk.pipeline.flow import Accepted
+from maildesk.pipeline.item import Outcome
 
 log = logging.getLogger(__name__)
 
@@ -64,23 +66,30 @@ class Metrics:
         with self._lock:
             self._stats["relay"] = dict(state)
 
-    def record(self, source: str, result: Accepted) -> None:
-        """Count one mail that accept() took, by what became of it."""
+    def record(self, source: str, result: Accepted, processed_later: bool = False) -> None:
+        """Count one mail that accept() took, by what became of it.
+
+        With processed_later (the daemon's intakes only store), the outcome is counted by
+        processed() when a processing worker has run the stages.
+        """
         self.received.labels(source).inc()
-        kind = result.outcome.kind if result.outcome else ("duplicate" if result.duplicate
-                                                           else "deferred")
-        if result.duplicate and result.outcome is None:
+        with self._lock:
+            _bump(self._stats["received"], source)
+        if result.duplicate and result.outcome is None and not result.waiting:
             self.duplicates.inc()
-        else:
-            self.outcomes.labels(kind).inc()
+            with self._lock:
+                self._stats["duplicates"] += 1
+        elif not processed_later:
+            self.processed(result.outcome)
+
+    def processed(self, outcome: Outcome | None) -> None:
+        """Count what the stages made of one mail (None: left for a later retry)."""
+        kind = outcome.kind if outcome else "deferred"
+        self.outcomes.labels(kind).inc()
         {NEW_TICKET: self.new_tickets, THREADED: self.threaded,
          QUARANTINED: self.quarantined}.get(kind, _NOOP).inc()
         with self._lock:
-            _bump(self._stats["received"], source)
-            if kind == "duplicate":
-                self._stats["duplicates"] += 1
-            else:
-                _bump(self._stats["outcomes"], kind)
+            _bump(self._stats["outcomes"], kind)
 
     def error(self, source: str, message: str) -> None:
         """Count a mail that could not be taken (storage down, server gone)."""

@@ -80,6 +80,17 @@ class RawMessage(Base):
     processed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
+class RawReference(Base):
+    """A Message-ID a stored mail refers to (In-Reply-To, References), read from its header
+    at intake, so that a reply is processed only after the earlier mail it answers."""
+
+    __tablename__ = "raw_references"
+    raw_id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"),
+        ForeignKey("raw_messages.id", ondelete="CASCADE"), primary_key=True)
+    ref: Mapped[str] = mapped_column(BoundedString(998), primary_key=True)
+
+
 class Contact(Base):
     __tablename__ = "contacts"
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -6,7 +6,7 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -18,6 +18,7 @@ from maildesk.store.models import (
     Event,
     Message,
     RawMessage,
+    RawReference,
     ThreadKey,
     Ticket,
     utcnow,
@@ -28,6 +29,7 @@ from maildesk.tickets.threader import Lookups, TicketView
 from maildesk.types import RawMail, RawState, TicketStatus
 
 KEY_LENGTH = column_length(ThreadKey.__table__.c.key)
+REF_LENGTH = column_length(RawReference.__table__.c.ref)
 
 
 def insert_ignore(session: Session, table: Any, values: dict[str, Any],
@@ -42,8 +44,13 @@ def insert_ignore(session: Session, table: Any, values: dict[str, Any],
     return None
 
 
-def store_raw(session: Session, raw: RawMail, message_id: str | None) -> tuple[int, bool]:
-    """Insert the raw bytes; return (id, created). A duplicate returns the first copy's id."""
+def store_raw(session: Session, raw: RawMail, message_id: str | None,
+              refs: Iterable[str] = ()) -> tuple[int, bool]:
+    """Insert the raw bytes; return (id, created). A duplicate returns the first copy's id.
+
+    `refs` are the ids the mail refers to (mime.header_ids); a new row keeps them, so that
+    processing can wait for the earlier mail of the same conversation.
+    """
     key, sha = dedup_key(message_id, raw.data)
     values = dict(dedup_key=key, message_id=message_id, sha256=sha, data=raw.data,
                   size=len(raw.data), source=str(raw.source), source_ref=raw.source_ref,
@@ -51,6 +58,10 @@ def store_raw(session: Session, raw: RawMail, message_id: str | None) -> tuple[i
                   received_at=raw.received_at or utcnow(), state=RawState.RECEIVED)
     new_id = insert_ignore(session, RawMessage.__table__, values, ["dedup_key"], RawMessage.id)
     if new_id is not None:
+        forms = dict.fromkeys(stored_form(r, REF_LENGTH) for r in refs if r)
+        if forms:
+            session.execute(insert(RawReference),
+                            [{"raw_id": new_id, "ref": ref} for ref in forms])
         return new_id, True
     existing = session.execute(select(RawMessage.id).where(RawMessage.dedup_key == key))
     return existing.scalar_one(), False

@@ -25,6 +25,9 @@ INSERT = """INSERT INTO raw_messages (dedup_key, message_id, sha256, data, size,
     ON CONFLICT (dedup_key) DO NOTHING RETURNING id"""
 
 
+INSERT_REF = "INSERT INTO raw_references (raw_id, ref) VALUES (?, ?)"
+
+
 class SchemaMissing(Exception):
     """The database has no raw_messages table yet (never migrated)."""
 
@@ -57,8 +60,10 @@ def _sqlite_timestamp(value: datetime) -> str:
     return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
 
 
-def store_raw_sqlite(path: Path, raw: RawMail, message_id: str | None) -> tuple[int, bool]:
-    """Commit the raw bytes durably; return (id, created) like queries.store_raw."""
+def store_raw_sqlite(path: Path, raw: RawMail, message_id: str | None,
+                     refs: tuple[str, ...] = ()) -> tuple[int, bool]:
+    """Commit the raw bytes (and the ids they refer to) durably; return (id, created)
+    like queries.store_raw. The refs must be plain ids (see plain_id)."""
     key, sha = dedup_key(message_id, raw.data)
     received = _sqlite_timestamp(raw.received_at or datetime.now(UTC))
     try:
@@ -76,6 +81,8 @@ def store_raw_sqlite(path: Path, raw: RawMail, message_id: str | None) -> tuple[
                                       "\n".join(raw.envelope_to), received,
                                       str(RawState.RECEIVED))).fetchone()
             created = row is not None
+            if created and refs:
+                db.executemany(INSERT_REF, [(row[0], ref) for ref in dict.fromkeys(refs)])
             if not created:
                 row = db.execute("SELECT id FROM raw_messages WHERE dedup_key = ?",
                                  (key,)).fetchone()
