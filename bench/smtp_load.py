@@ -1,11 +1,12 @@
 """SMTP load on a running `maildesk run`: C concurrent clients send M messages.
 
 Starts the daemon on a temp desk for each engine, prints msgs/s and the p50/p99 latency
-from the end of DATA to the 250 reply, and, for comparison in the same run, the rate of
-the in-process accept() loop and of `maildesk ingest` (one process per mail, as an MTA
-pipe transport runs it).
+from the end of DATA to the 250 reply, the time until every mail is processed as well,
+and, for comparison in the same run: the same clients against a bare aiosmtpd sink that
+answers 250 at once (the floor), the rate of the in-process accept() loop and of
+`maildesk ingest` (one process per mail, as an MTA pipe transport runs it).
 
-    .venv/bin/python bench/smtp_load.py --clients 8 --messages 400 --engine both
+    .venv/bin/python bench/smtp_load.py --clients 20 --messages 400 --engine both
 """
 
 from __future__ import annotations
@@ -92,14 +93,58 @@ def smtp_run(url: str, root: Path, clients: int, messages: int) -> dict[str, flo
     for thread in threads:
         thread.join()
     elapsed = time.perf_counter() - started
+    while waiting(url):
+        time.sleep(0.05)
+    processed = time.perf_counter() - started
     daemon.process.terminate()  # type: ignore[union-attr]
     daemon.wait(15)
     tickets, raws = counts(url)
     assert raws == messages, (raws, messages)
-    latencies.sort()
-    return {"rate": messages / elapsed, "p50": statistics.median(latencies) * 1000,
-            "p99": latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))] * 1000,
-            "tickets": tickets}
+    return {**percentiles(latencies), "rate": messages / elapsed,
+            "processed": messages / processed, "tickets": tickets}
+
+
+def waiting(url: str) -> int:
+    """Stored mail not processed yet."""
+    engine = make_engine(url)
+    try:
+        with engine.connect() as conn:
+            return int(conn.execute(text(
+                "SELECT count(*) FROM raw_messages WHERE state = 'received'")).scalar_one())
+    finally:
+        engine.dispose()
+
+
+def percentiles(latencies: list[float]) -> dict[str, float]:
+    latencies = sorted(latencies)
+    return {"p50": statistics.median(latencies) * 1000,
+            "p99": latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))] * 1000}
+
+
+class Sink:
+    async def handle_DATA(self, server, session, envelope) -> str:  # noqa: ANN001
+        return "250 2.0.0 OK"
+
+
+def sink_run(clients: int, messages: int) -> dict[str, float]:
+    """The floor: the same clients against an aiosmtpd server that stores nothing."""
+    from aiosmtpd.controller import Controller
+
+    port = free_port()
+    controller = Controller(Sink(), hostname="127.0.0.1", port=port)
+    controller.start()
+    latencies: list[float] = []
+    shares = [list(range(i, messages, clients)) for i in range(clients)]
+    threads = [threading.Thread(target=client_loop, args=(port, share, "sink", latencies))
+               for share in shares]
+    started = time.perf_counter()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    elapsed = time.perf_counter() - started
+    controller.stop()
+    return {**percentiles(latencies), "rate": messages / elapsed}
 
 
 def accept_run(url: str, root: Path, messages: int) -> float:
@@ -134,6 +179,7 @@ def bench(engine: str, clients: int, messages: int, pipe_messages: int) -> None:
             urls.append(url)
             drops.append(drop)
     try:
+        floor = sink_run(clients, messages)
         smtp = smtp_run(urls[0], root, clients, messages)
         loop = accept_run(urls[1], root, messages)
         pipe = ingest_run(urls[2], root, pipe_messages)
@@ -141,8 +187,13 @@ def bench(engine: str, clients: int, messages: int, pipe_messages: int) -> None:
         for drop in drops:
             drop()
         shutil.rmtree(root, ignore_errors=True)
+    print(f"{engine:<8} bare aiosmtpd sink: {clients} clients x {messages} msgs: "
+          f"{floor['rate']:7.1f} msgs/s  p50 {floor['p50']:6.1f} ms  p99 {floor['p99']:6.1f} ms")
     print(f"{engine:<8} smtp: {clients} clients x {messages} msgs: {smtp['rate']:7.1f} msgs/s  "
-          f"p50 {smtp['p50']:6.1f} ms  p99 {smtp['p99']:6.1f} ms  ({smtp['tickets']} tickets)")
+          f"p50 {smtp['p50']:6.1f} ms  p99 {smtp['p99']:6.1f} ms  ({smtp['tickets']} tickets, "
+          f"all processed at {smtp['processed']:.1f} msgs/s)")
+    print(f"{engine:<8} smtp vs sink: rate {smtp['rate'] / floor['rate']:.2f}x, "
+          f"p99 {smtp['p99'] - floor['p99']:+.1f} ms")
     print(f"{engine:<8} in-process accept() loop:           {loop:7.1f} msgs/s")
     print(f"{engine:<8} maildesk ingest (process per mail): {pipe:7.1f} msgs/s "
           f"({pipe_messages} msgs)")
@@ -150,7 +201,7 @@ def bench(engine: str, clients: int, messages: int, pipe_messages: int) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--clients", "-c", type=int, default=8)
+    parser.add_argument("--clients", "-c", type=int, default=20)
     parser.add_argument("--messages", "-m", type=int, default=400)
     parser.add_argument("--pipe-messages", type=int, default=20)
     parser.add_argument("--engine", choices=["sqlite", "postgres", "both"], default="both")

@@ -2,7 +2,8 @@
 
 Exit 0 once each message is durably stored (a mail the pipeline cannot handle is kept in
 quarantine: still 0, nothing is lost), 75 (EX_TEMPFAIL) when storage is unavailable so
-the MTA queues the message and retries.
+the MTA queues the message and retries. Once stored, the mail is processed in order
+before the exit; a storage error at that point leaves it stored for later, exit 0.
 
 With --no-process the mail is only stored, state 'received', and the daemon's recover
 worker (or the next `maildesk ingest`) processes it. That path imports only what storing
