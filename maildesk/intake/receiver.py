@@ -41,6 +41,9 @@ class Receiver:
         self.metrics = metrics or Metrics()
         self.stored = stored  # None: process each mail before returning
         self.group = GroupCommit(self._store_group)
+        # SQLite has one writer: inside the daemon, intake commits and processing take this
+        # lock in turn, a handover without the engine's sleep-and-retry busy wait.
+        self.write_lock = threading.Lock()
         self._slots = asyncio.Semaphore(concurrency)
         self._idle = threading.Condition()
         self._in_flight = 0
@@ -85,8 +88,13 @@ class Receiver:
         """Commit these mails together, then wake the processing workers."""
         for raw in raws:
             _log_received(raw)
+        desk = self.holder.current
         try:
-            results = store(self.holder.current, raws)
+            if desk.engine.dialect.name == "sqlite":
+                with self.write_lock:
+                    results = store(desk, raws)
+            else:
+                results = store(desk, raws)
         except Exception as exc:
             for raw in raws:
                 self.metrics.error(str(raw.source), f"{exc.__class__.__name__}: {exc}")

@@ -116,7 +116,7 @@ class Daemon:
         self.metrics.watch_store(StoreCollector(desk.sessions, desk.clock))
         self.processing = Processing(holder, self.metrics)
         self.receiver = Receiver(holder, self.metrics, stored=self.processing.wake)
-        self.processing.intake_idle = self.receiver.wait_idle
+        self.processing.attach(self.receiver)
         self.stop = asyncio.Event()
         self.listeners: list[smtp.Listener] = []
         self.notifier = sdnotify.SystemdNotifier()

@@ -23,6 +23,7 @@ import time
 from collections.abc import Callable
 
 from maildesk.errors import TemporaryFailure
+from maildesk.intake.receiver import Receiver
 from maildesk.pipeline.flow import Processed, process_next
 from maildesk.runtime.desk import DeskHolder
 from maildesk.runtime.metrics import Metrics
@@ -37,13 +38,18 @@ YIELD_TO_INTAKE = 0.1  # SQLite: longest wait for intake commits before a claim
 class Processing:
     """Wake-ups and the worker loop shared by the [daemon] workers."""
 
-    def __init__(self, holder: DeskHolder, metrics: Metrics,
-                 intake_idle: Callable[[float], bool] | None = None) -> None:
+    def __init__(self, holder: DeskHolder, metrics: Metrics) -> None:
         self.holder, self.metrics = holder, metrics
-        self.intake_idle = intake_idle  # Receiver.wait_idle: let intake commit first
         self._wake: asyncio.Event | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
-        self._sqlite = threading.Lock()
+        self._intake_idle: Callable[[float], bool] = lambda _timeout: True
+        self._writer = threading.Lock()
+
+    def attach(self, receiver: Receiver) -> None:
+        """Wire the intake: it wakes the workers, and on SQLite they share its write lock
+        and let its commits go first."""
+        receiver.stored = self.wake
+        self._intake_idle, self._writer = receiver.wait_idle, receiver.write_lock
 
     def wake(self) -> None:
         """Called by an intake (any thread) once it stored mail."""
@@ -83,9 +89,8 @@ class Processing:
         desk = self.holder.current  # one snapshot for the whole mail
         if desk.engine.dialect.name != "sqlite":
             return process_next(desk)
-        if self.intake_idle is not None:
-            self.intake_idle(YIELD_TO_INTAKE)
-        with self._sqlite:
+        self._intake_idle(YIELD_TO_INTAKE)
+        with self._writer:
             return process_next(desk)
 
 

@@ -62,7 +62,7 @@ def nodes(tmp_path: Path) -> Iterator[Callable[..., Node]]:
         holder, metrics = DeskHolder(desk), Metrics()
         processing = Processing(holder, metrics)
         receiver = Receiver(holder, metrics, stored=processing.wake)
-        processing.intake_idle = receiver.wait_idle
+        processing.attach(receiver)
         listener = loop.run(smtp.listen(desk.config.smtp, receiver))
         stop = loop.run(_event())
         futures = [asyncio.run_coroutine_threadsafe(processing.worker(holder, stop), loop.loop)
