@@ -84,7 +84,7 @@ def store(desk: Desk, raws: Sequence[RawMail]) -> list[Accepted]:
         for raw in raws:
             message_id, refs = header_ids(raw.data)
             raw_id, created = store_raw(session, raw, message_id, refs)
-            waiting = created or session.get(RawMessage, raw_id).state == RawState.RECEIVED
+            waiting = created or session.get_one(RawMessage, raw_id).state == RawState.RECEIVED
             stored.append(Accepted(raw_id, not created, None, waiting))
     for raw, result in zip(raws, stored, strict=True):
         if not result.waiting:
