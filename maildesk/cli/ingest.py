@@ -5,8 +5,8 @@ quarantine: still 0, nothing is lost), 75 (EX_TEMPFAIL) when storage is unavaila
 the MTA queues the message and retries. Once stored, the mail is processed in order
 before the exit; a storage error at that point leaves it stored for later, exit 0.
 
-With --no-process the mail is only stored, state 'received', and the daemon's recover
-worker (or the next `maildesk ingest`) processes it. That path imports only what storing
+With --no-process the mail is only stored, state 'received', and the daemon's processing
+workers (or the next `maildesk ingest`) processes it. That path imports only what storing
 needs: no rules, templates, SLA calendars, pipeline stages or Alembic (unless the
 database turns out not to be migrated yet), so an MTA can run it once per mail cheaply.
 Imports of the full pipeline are therefore made inside the functions that need them.
