@@ -5,13 +5,13 @@ processing worker can skip a reply while an earlier stored mail it refers to is 
 waiting or in flight, with one indexed query.
 
 Revision ID: phase
-Revises: perf_indexes
+Revises: repair
 """
 import sqlalchemy as sa
 from alembic import op
 
 revision = 'phase'
-down_revision = 'perf_indexes'
+down_revision = 'repair'
 branch_labels = None
 depends_on = None
 
