@@ -76,6 +76,35 @@ def from_name(desk: Desk, agent: Agent) -> str:
     return f"{agent.name} — {desk.config.desk.name}" if agent.name else desk.config.desk.name
 
 
+@dataclass(frozen=True, slots=True)
+class Applied:
+    """What perform() did: the lines done, or why nothing was applied."""
+
+    done: tuple[str, ...] = ()
+    errors: tuple[str, ...] = ()  # the plan or its text is wrong
+    conflicts: tuple[str, ...] = ()  # right, but the ticket's state does not allow it
+
+    @property
+    def applied(self) -> bool:
+        return not self.errors and not self.conflicts
+
+
+def perform(desk: Desk, session: Session, ticket: Ticket, agent: Agent, plan: Plan,
+            body: str, *, source: str) -> Applied:
+    """Check then execute a plan made outside mail: the one path of the CLI and the API.
+
+    Mail goes through stages/agent.py, which calls the same checks and execute() and
+    answers the agent by mail. `source` ("cli", "api") is recorded with time entries.
+    """
+    if plan.errors:
+        return Applied(errors=plan.errors)
+    conflicts = check_for(session, ticket, plan, body, agent.email)
+    if conflicts:
+        return Applied(conflicts=conflicts)
+    work = Work(agent, cli_mail(agent, ticket, body), desk.clock(), source=source)
+    return Applied(done=execute(desk, session, ticket, work, plan, body))
+
+
 def after_reply(desk: Desk, plan: Plan) -> TicketStatus:
     """An explicit status command wins; else [agents] after_reply (open or pending)."""
     return plan.status or TicketStatus(desk.config.agents.status_after_reply)
@@ -177,9 +206,12 @@ def _classify(desk: Desk, session: Session, ticket: Ticket, plan: Plan, actor: s
                   at=now)
         ticket.type = str(plan.type)
     new_tags = sorted(set(plan.tags) - set(ticket.tags or []))
-    if new_tags:
-        ticket.tags = sorted(set(ticket.tags or []) | set(new_tags))
-        log_event(session, ticket.id, actor, "tags", {"added": new_tags}, at=now)
+    gone = sorted(set(plan.untag) & set(ticket.tags or []))
+    if new_tags or gone:
+        ticket.tags = sorted((set(ticket.tags or []) | set(new_tags)) - set(gone))
+        ticket.updated_at = now
+        change = {"added": new_tags, **({"removed": gone} if gone else {})}
+        log_event(session, ticket.id, actor, "tags", change, at=now)
 
 
 def _answer(desk: Desk, session: Session, ticket: Ticket, work: Work, body: str,

@@ -113,6 +113,7 @@ class Plan:
     type: TicketType | None = None
     escalate: bool = False
     tags: tuple[str, ...] = ()
+    untag: tuple[str, ...] = ()  # tags to remove (the API's tags action)
     kb: bool = False
     minutes: int = 0  # #time: minutes spent
     macros: tuple[str, ...] = ()  # #macro NAME, in the order written
@@ -123,8 +124,8 @@ class Plan:
     @property
     def changes_something(self) -> bool:
         return any((self.status, self.agent, self.team, self.priority, self.type,
-                    self.escalate, self.tags, self.kb, self.minutes, self.release,
-                    self.repair))
+                    self.escalate, self.tags, self.untag, self.kb, self.minutes,
+                    self.release, self.repair))
 
 
 def parse_commands(text: str) -> CommandBlock:
@@ -308,6 +309,7 @@ def describe(result: Plan, agent_names: dict[str, str] | None = None) -> tuple[s
     if result.escalate:
         lines.append("escalated to the next tier")
     lines.extend(f"tag: {tag}" for tag in result.tags)
+    lines.extend(f"tag removed: {tag}" for tag in result.untag)
     if result.kb:
         lines.append("knowledge base draft made from this answer")
     if result.minutes:

@@ -26,7 +26,8 @@ COMMANDS = {
     "fetch": "fetch", "status": "status", "tickets": "tickets", "outbox": "outbox",
     "quarantine": "quarantine", "rules": "rules", "import": "importing", "kb": "kb",
     "report": "report", "tick": "tick", "secret": "secret", "auth": "auth",
-    "strip": "strip", "macros": "macros", "thread": "thread",
+    "strip": "strip", "macros": "macros", "thread": "thread", "api": "api",
+    "webhooks": "webhooks",
 }
 
 

@@ -18,6 +18,7 @@ from maildesk.cli.common import desk_from, print_json
 from maildesk.runtime.backlog import read_backlog
 from maildesk.store.models import DaemonStatus, RawMessage
 from maildesk.types import RawState
+from maildesk.webhooks.queue import overview as webhook_overview
 
 EX_NOT_RUNNING = 3
 
@@ -45,12 +46,13 @@ def gather(desk) -> dict[str, Any]:  # type: ignore[no-untyped-def]
         by_state = dict(session.execute(select(RawMessage.state, func.count())
                                         .group_by(RawMessage.state)).all())
         backlog = read_backlog(session, now)
+        webhooks = webhook_overview(session, desk.config.webhooks)
     return {"up": any(is_up(d, now) for d in daemons),
             "daemons": [_daemon(d, now) for d in daemons],
             "stored_by_source": by_source, "stored_by_state": by_state,
             "quarantined": by_state.get(RawState.QUARANTINED, 0),
             "oauth": states(desk.config, now),
-            "backlog": {**asdict(backlog), "idle": backlog.idle}}
+            "backlog": {**asdict(backlog), "idle": backlog.idle}, "webhooks": webhooks}
 
 
 def _daemon(row: DaemonStatus, now: datetime) -> dict[str, Any]:
@@ -90,6 +92,17 @@ def _print(report: dict[str, Any]) -> None:
     print(f"quarantine: {report['quarantined']}")
     _print_backlog(report["backlog"])
     _print_oauth(report["oauth"])
+    _print_webhooks(report["webhooks"])
+
+
+def _print_webhooks(hooks: list[dict[str, Any]]) -> None:
+    """One line per hook; a paused one says how to resume it."""
+    for h in hooks:
+        state = (f"PAUSED since {h['paused_at']} after {h['failures']} failures: "
+                 f"{h['last_error']}; fix the receiver, then `maildesk webhooks retry "
+                 f"--hook {h['name']}`" if h["paused_at"] else
+                 f"{h['failures']} failure(s) in a row" if h["failures"] else "ok")
+        print(f"webhook {h['name']}: {h['queued']} queued, {state}")
 
 
 def _print_oauth(accounts: list[dict[str, Any]]) -> None:

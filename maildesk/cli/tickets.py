@@ -9,7 +9,7 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from maildesk.agents.actions import ADMIN, Work, check_for, cli_mail, execute
+from maildesk.agents.actions import ADMIN, Work, cli_mail, perform
 from maildesk.agents.commands import Command, CommandName, Plan, body_errors, find_agent
 from maildesk.agents.commands import plan as plan_commands
 from maildesk.agents.macros import read_commands
@@ -196,12 +196,11 @@ def run_agent_action(args: argparse.Namespace) -> int:
             work = Work(agent, cli_mail(agent, ticket, ""), desk.clock(), source="cli")
             block, result = read_commands(desk, session, ticket, work, _read_text(args.file))
             body = block.body
-        errors = result.errors or check_for(session, ticket, result, body, agent.email)
-        if errors:
+        applied = perform(desk, session, ticket, agent, result, body, source="cli")
+        if not applied.applied:
+            errors = applied.errors + applied.conflicts
             print("nothing applied:\n  " + "\n  ".join(errors), file=sys.stderr)
             return 2
-        work = Work(agent, cli_mail(agent, ticket, body), desk.clock(), source="cli")
-        done = execute(desk, session, ticket, work, result, body)
         ref = ticket.ref
-    print(f"{ref}: " + ("; ".join(done) or "nothing to change"))
+    print(f"{ref}: " + ("; ".join(applied.done) or "nothing to change"))
     return 0

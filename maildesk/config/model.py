@@ -14,11 +14,13 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from maildesk.config.integrations import ApiConfig, WebhookConfig, read_api, read_webhooks
 from maildesk.config.reader import Locator, Reader, read_duration, read_positive
 from maildesk.config.services import (
     ImapAccount,
     LoopsConfig,
     MetricsConfig,
+    NthTable,
     OutboxConfig,
     RelayConfig,
     SmtpConfig,
@@ -160,6 +162,8 @@ class Config:
     agents: AgentsConfig = field(default_factory=AgentsConfig)
     sla: SlaRuntimeConfig = field(default_factory=SlaRuntimeConfig)
     daemon: DaemonConfig = field(default_factory=DaemonConfig)
+    api: ApiConfig = field(default_factory=ApiConfig)
+    webhooks: tuple[WebhookConfig, ...] = ()
     raw: dict[str, Any] = field(default_factory=dict)  # the whole parsed file, for sections added later
 
     @property
@@ -330,6 +334,9 @@ def load_config(path: Path, *, check_secret: bool = True) -> Config:
                     metrics=read_metrics(reader("metrics")), kb=_kb(reader("kb")),
                     web=read_web(reader("web")), sla=_sla(reader("sla")),
                     agents=_agents(reader("agents")), daemon=_daemon(reader("daemon")),
+                    api=read_api(reader("api")),
+                    webhooks=read_webhooks(path, data.get("webhooks", []), base, problems,
+                                           lambda i: NthTable(text, "webhooks", i)),
                     raw=data)
     if check_secret and not config.desk.secret_file.is_file():
         problems.append(Problem(str(path), locate.line("desk", "secret_file"), "desk.secret_file",

@@ -38,6 +38,7 @@ from maildesk.sla.scheduler import timer_worker
 from maildesk.store.db import transaction
 from maildesk.store.models import DaemonStatus
 from maildesk.web.app import web_worker
+from maildesk.webhooks.worker import webhook_worker
 
 log = logging.getLogger(__name__)
 
@@ -73,6 +74,7 @@ WORKERS: list[tuple[str, Worker]] = [
     ("outbox", outbox_worker),
     ("timers", timer_worker),
     ("web", web_worker),
+    ("webhooks", webhook_worker),
 ]
 
 

@@ -33,6 +33,7 @@ from maildesk.store.db import make_engine, make_sessionmaker
 from maildesk.store.migrate import ensure_schema
 from maildesk.store.models import utcnow
 from maildesk.tickets.threader import Policy
+from maildesk.webhooks import queue as webhook_queue
 
 log = logging.getLogger(__name__)
 
@@ -121,6 +122,7 @@ class DeskHolder:
             self.rules.sla_policies = set(sla.policies)
             problems.extend(self.rules.reload())
             ruleset = self.rules.ruleset
+            webhook_queue.configure(old.sessions, config.webhooks)
             self.current = replace(old, config=config, ruleset=ruleset, templates=templates,
                                    sla=sla, keys=load_keyring(config.desk.secret_file),
                                    version=ruleset_version(ruleset))
@@ -213,7 +215,9 @@ def open_holder(config: Config, *, migrate: bool | None = None,
             ensure_schema(engine)
         except (OperationalError, DBAPIError) as exc:
             raise TemporaryFailure(f"storage unavailable: {str(exc).splitlines()[0]}") from exc
-    desk = Desk(config=config, engine=engine, sessions=make_sessionmaker(engine),
+    sessions = make_sessionmaker(engine)
+    webhook_queue.install(sessions, config.webhooks)
+    desk = Desk(config=config, engine=engine, sessions=sessions,
                 ruleset=rules.ruleset, templates=templates, sla=sla,
                 keys=load_keyring(config.desk.secret_file), clock=clock,
                 version=ruleset_version(rules.ruleset))

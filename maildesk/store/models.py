@@ -338,3 +338,56 @@ Index("ix_outbox_ticket_created", Outbox.ticket_id, Outbox.created_at)
 TICKET_NUMBERS = Sequence("ticket_number_seq", metadata=Base.metadata)
 Index("ix_outbox_to_base_created", Outbox.to_base, Outbox.created_at)
 Index("ix_outbox_to_domain_created", Outbox.to_domain, Outbox.created_at)
+
+
+class ApiToken(Base):
+    """A per-agent API token; only the SHA-256 of the secret is stored."""
+
+    __tablename__ = "api_tokens"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    agent: Mapped[str] = mapped_column(BoundedString(500), index=True)
+    token_hash: Mapped[str] = mapped_column(BoundedString(64), unique=True)
+    prefix: Mapped[str] = mapped_column(BoundedString(16))  # shown in `api token list`
+    read_only: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class WebhookDelivery(Base):
+    """One event for one hook, queued in the transaction that logged the event.
+
+    `body` is the exact JSON sent (and signed), so every attempt sends the same bytes.
+    """
+
+    __tablename__ = "webhook_deliveries"
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    hook: Mapped[str] = mapped_column(BoundedString(100))
+    event: Mapped[str] = mapped_column(BoundedString(32))
+    event_id: Mapped[str] = mapped_column(BoundedString(64))
+    ticket_id: Mapped[int | None] = mapped_column(Integer)
+    body: Mapped[str] = mapped_column(CleanText)
+    state: Mapped[str] = mapped_column(BoundedString(16), default="queued")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_status: Mapped[int | None] = mapped_column(Integer)
+    last_error: Mapped[str | None] = mapped_column(CleanText)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class WebhookState(Base):
+    """Per hook: consecutive failures, and since when it is paused (None: running)."""
+
+    __tablename__ = "webhook_state"
+    hook: Mapped[str] = mapped_column(BoundedString(100), primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    paused_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_error: Mapped[str | None] = mapped_column(CleanText)
+    last_success_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+# The worker takes each hook's oldest queued delivery: per-hook order.
+Index("ix_webhook_deliveries_hook_state", WebhookDelivery.hook, WebhookDelivery.state,
+      WebhookDelivery.id)

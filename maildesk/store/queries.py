@@ -109,8 +109,13 @@ def add_thread_keys(session: Session, ticket_id: int, keys: Iterable[str], kind:
 def log_event(session: Session, ticket_id: int, actor: str, action: str,
               detail: Mapping[str, Any] | None = None, reason: str = "",
               at: datetime | None = None) -> None:
+    """Append to the ticket's log. A session opened by the API (session.info["via"])
+    marks every event it logs with where the change came from."""
+    detail = dict(detail or {})
+    if session.info.get("via"):
+        detail.setdefault("via", session.info["via"])
     session.add(Event(ticket_id=ticket_id, actor=actor, action=action,
-                      detail=dict(detail or {}), reason=reason, at=at or utcnow()))
+                      detail=detail, reason=reason, at=at or utcnow()))
 
 
 def ticket_parties(session: Session, ticket: Ticket, agents: Iterable[str] = ()) -> frozenset[str]:

@@ -24,7 +24,8 @@ from aiohttp import web
 from sqlalchemy import and_, or_, select
 
 from maildesk.agents.tokens import verify_link
-from maildesk.runtime.desk import Desk, DeskHolder
+from maildesk.api.routes import mount_api
+from maildesk.runtime.desk import Desk, DeskHolder, holder_of
 from maildesk.sla.wording import format_local
 from maildesk.store.db import transaction
 from maildesk.store.models import Contact, Message, Ticket
@@ -244,12 +245,15 @@ async def status_page(request: web.Request) -> web.Response:
 
 # -- server -------------------------------------------------------------------------------
 
-def make_app(desk: Desk) -> web.Application:
+def make_app(desk: Desk | DeskHolder) -> web.Application:
+    """The pages, and the JSON API under /api/v1 (which follows the holder's reloads)."""
+    holder = holder_of(desk)
     app = web.Application(client_max_size=MAX_BODY)
-    app[DESK] = desk
+    app[DESK] = holder.current
     app.add_routes([web.get("/survey/{token}", survey_form),
                     web.post("/survey/{token}", survey_submit),
                     web.get("/status/{token}", status_page)])
+    mount_api(app, holder)
     return app
 
 
@@ -259,7 +263,7 @@ def split_listen(listen: str) -> tuple[str, int]:
     return host.strip("[]") or "127.0.0.1", int(port)
 
 
-async def start(desk: Desk, host: str, port: int) -> tuple[web.AppRunner, int]:
+async def start(desk: Desk | DeskHolder, host: str, port: int) -> tuple[web.AppRunner, int]:
     """Serve on host:port (0 for any free port); returns the runner and the bound port."""
     runner = web.AppRunner(make_app(desk), access_log=None)
     await runner.setup()
@@ -274,8 +278,8 @@ async def web_worker(holder: DeskHolder, stop: asyncio.Event) -> None:
     if not desk.config.web.listen:
         return
     host, port = split_listen(desk.config.web.listen)
-    runner, bound = await start(desk, host, port)
-    log.info("web: survey and status pages on %s:%d", host, bound)
+    runner, bound = await start(holder, host, port)
+    log.info("web: survey and status pages, API on %s:%d", host, bound)
     try:
         await stop.wait()
     finally:

@@ -1,0 +1,1 @@
+"""Outgoing webhooks: signed JSON posts of desk events, queued with the event, delivered in order."""
