@@ -21,6 +21,7 @@ from sqlalchemy import func, select
 
 from maildesk.cli.main import main
 from maildesk.cli.status import gather
+from maildesk.outbox.send import flush_once
 from maildesk.runtime.desk import Desk, DeskHolder
 from maildesk.store.db import transaction
 from maildesk.store.models import Ticket, WebhookDelivery
@@ -81,14 +82,18 @@ def receiver() -> Iterator[Receiver]:
     thread.join(5)
 
 
-def hooked_desk(root: Path, db_url: str, url: str) -> Desk:
+def hooked_desk(root: Path, db_url: str, url: str, relay_port: int) -> Desk:
     root.mkdir(parents=True, exist_ok=True)
     (root / "hook-secret").write_bytes(SECRET + b"\n")
     return make_desk(root, db_url, WEB + f"""
+[relay]
+host = "127.0.0.1"
+port = {relay_port}
+
 [[webhooks]]
 name = "crm"
 url = "{url}"
-events = ["ticket.created", "message.received", "ticket.status_changed"]
+events = ["ticket.created", "message.received", "ticket.status_changed", "message.sent"]
 secret_file = "hook-secret"
 backoff = 60
 pause_after = 2
@@ -96,8 +101,8 @@ pause_after = 2
 
 
 @pytest.fixture
-def desk(tmp_path: Path, db_url: str, receiver: Receiver) -> Iterator[Desk]:
-    desk = hooked_desk(tmp_path / "desk", db_url, receiver.url)
+def desk(tmp_path: Path, db_url: str, receiver: Receiver, smtp_sink: Any) -> Iterator[Desk]:
+    desk = hooked_desk(tmp_path / "desk", db_url, receiver.url, smtp_sink[0])
     yield desk
     desk.close()
 
@@ -152,6 +157,12 @@ def test_signed_ordered_retried_deliveries(desk: Desk, receiver: Receiver) -> No
     assert changed["actor"] == "ana@example.com" and changed["data"]["via"] == "api"
     assert changed["data"]["to"] == "pending"
     assert [s for _e, s in queued(desk)] == ["delivered"] * 3
+    # the relay takes the acknowledgement: message.sent, in the same transaction
+    assert flush_once(desk.sessions, desk.config.relay).sent >= 1
+    assert deliver(desk) >= 1
+    sent = receiver.posts[4]["json"]
+    assert sent["type"] == "message.sent" and sent["ticket"]["ref"] == ref
+    assert sent["data"]["kind"].startswith("ack") and receiver.posts[4]["signed"]
     nothing_queued_on_rollback(desk)
 
 
