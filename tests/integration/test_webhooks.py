@@ -20,6 +20,7 @@ import pytest
 from sqlalchemy import func, select
 
 from maildesk.cli.main import main
+from maildesk.cli.status import _print_webhooks as print_webhooks
 from maildesk.cli.status import gather
 from maildesk.outbox.send import flush_once
 from maildesk.runtime.desk import Desk, DeskHolder
@@ -195,6 +196,8 @@ def test_failing_hook_pauses_and_resumes(desk: Desk, receiver: Receiver,
     deliver(later(desk, 61))  # the second failure in a row pauses the hook
     hook = gather(desk)["webhooks"][0]
     assert hook["paused_at"] and hook["failures"] == 2 and "500" in hook["last_error"]
+    print_webhooks([hook])
+    assert "webhook crm: 2 queued, PAUSED since" in capsys.readouterr().out
     deliver(later(desk, 3600))
     assert len(receiver.posts) == 2  # paused: nothing more is tried
     assert "PAUSED" in cli("list")
