@@ -30,14 +30,18 @@ def _commands(*commands: tuple[CommandName, str]) -> Callable[[RuleSet], Plan]:
                                 ruleset)
 
 
+def _text(body: Body) -> str:
+    return str(body.get("text", body.get("body", ""))).strip()
+
+
 def reply_plan(body: Body, ruleset: RuleSet) -> tuple[Plan, str]:
     status = body.get("status")
     result = _commands((CommandName.STATUS, status))(ruleset) if status else Plan()
-    return result, body["text"].strip()
+    return result, _text(body)
 
 
 def note_plan(body: Body, ruleset: RuleSet) -> tuple[Plan, str]:
-    text = body["text"].strip()
+    text = _text(body)
     return Plan(note=True, errors=body_errors(Plan(note=True), text)), text
 
 
@@ -46,7 +50,7 @@ def status_plan(body: Body, ruleset: RuleSet) -> tuple[Plan, str]:
 
 
 def assign_plan(body: Body, ruleset: RuleSet) -> tuple[Plan, str]:
-    target = f"team:{body['team']}" if "team" in body else body["agent"]
+    target = f"team:{body['team']}" if "team" in body else str(body.get("agent") or body["assignee"])
     return _commands((CommandName.ASSIGN, target))(ruleset), ""
 
 

@@ -238,6 +238,7 @@ def make_api(holder: DeskHolder) -> web.Application:
     api[HOLDER], api[LIMITER] = holder, Limiter()
     api.add_routes([web.get(DOCUMENT, document), web.get("/me", me),
                     web.get("/tickets", list_tickets), web.get("/search", search),
+                    web.get("/tickets/search", search),
                     web.get("/tickets/{ref}", show),
                     web.post("/tickets/{ref}/{action}", act),
                     web.route("*", "/{tail:.*}", not_found)])

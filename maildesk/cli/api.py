@@ -52,9 +52,10 @@ def run_create(args: argparse.Namespace) -> int:
         print_json({"id": token_id, "agent": agent.email, "token": token,
                     "read_only": args.read_only})
         return 0
-    print(f"token {token_id} for {agent.email}{' (read-only)' if args.read_only else ''}:")
+    # Only the token on standard output, so `TOKEN=$(maildesk api token create ...)` works.
+    print(f"token {token_id} for {agent.email}{' (read-only)' if args.read_only else ''}; "
+          "keep it now: it is stored hashed and cannot be shown again", file=sys.stderr)
     print(token)
-    print("Keep it now: it is stored hashed and cannot be shown again.", file=sys.stderr)
     return 0
 
 

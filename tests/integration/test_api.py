@@ -194,6 +194,8 @@ def test_actions_take_the_agents_path(holder: DeskHolder, base: str) -> None:
     assert b"We refunded the second charge." in mail.data
     act("note", {"text": "Checked with billing."})
     assert act("assign", {"agent": "Bruno Díaz"})["ticket"]["assignee"] == "bruno@example.com"
+    assert act("assign", {"assignee": "ana@example.com"})["ticket"]["assignee"] == "ana@example.com"
+    act("note", {"body": "Same as text."})
     assert act("assign", {"team": "l2"})["ticket"]["team"] == "l2"
     assert act("priority", {"priority": "p1"})["ticket"]["priority"] == "P1"
     act("tags", {"add": ["billing", "refund"]})
@@ -254,9 +256,13 @@ def test_token_commands(holder: DeskHolder, capsys: pytest.CaptureFixture[str]) 
         caller = tokens.authenticate(session, made["token"], desk.ruleset, desk.clock())
     assert caller is not None and caller.read_only
     assert cli("create", "--agent", "nobody@example.com") == 2
+    assert cli("create", "--agent", "carla@example.com") == 0
+    plain = capsys.readouterr().out.strip()  # only the token on standard output
+    assert plain.startswith("mdk_") and "\n" not in plain
     assert cli("list", "--json") == 0
     listed = json.loads(capsys.readouterr().out)
-    assert [(t["id"], t["state"]) for t in listed] == [(made["id"], "active")]
+    assert [(t["id"], t["state"]) for t in listed] == [(made["id"], "active"),
+                                                        (made["id"] + 1, "active")]
     assert made["token"] not in json.dumps(listed)
     assert cli("revoke", str(made["id"])) == 0
     with desk.sessions() as session:
