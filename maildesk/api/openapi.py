@@ -70,6 +70,7 @@ DETAIL = {
     "satisfaction": _null("object", properties={
         "score": {"type": "integer"}, "comment": _null("string"), "at": _null("string")}),
     "events": {"type": "array", "items": {"$ref": "#/components/schemas/Event"}},
+    "time_spent_minutes": {"type": "integer"},
 }
 TAG = {"type": "string", "pattern": r"^[\w][\w.-]{0,63}$"}
 TEXT = {"type": "string", "minLength": 1, "maxLength": 50000, "pattern": r"\S"}
