@@ -3,7 +3,7 @@
 Each action turns the request body into the same `Plan` an agent's `#commands` give
 (agents/commands.plan, so values are checked exactly as in mail) and applies it with
 agents/actions.perform, the path `maildesk tickets reply|note|close|assign` takes. An
-action that is not a plan (cc, merge) plugs in as a function with the same signature.
+action that is not a plan (merge; cc once it exists) plugs in as a function with the same signature.
 """
 
 from __future__ import annotations
@@ -16,10 +16,13 @@ from sqlalchemy.orm import Session
 
 from maildesk.agents.actions import Applied, perform
 from maildesk.agents.commands import Command, CommandName, Plan, body_errors, plan
+from maildesk.agents.repair_actions import merged_line
 from maildesk.rules import RuleSet
 from maildesk.rules.schema import Agent
 from maildesk.runtime.desk import Desk
 from maildesk.store.models import Ticket
+from maildesk.tickets import merge as merging
+from maildesk.tickets.operations import find_ticket_by_ref
 
 Body = dict[str, Any]
 Apply = Callable[[Desk, Session, Ticket, Agent, Body], Applied]
@@ -85,6 +88,19 @@ def planned(build: Callable[[Body, RuleSet], tuple[Plan, str]]) -> Apply:
     return apply
 
 
+def merge_into(desk: Desk, session: Session, ticket: Ticket, agent: Agent,
+               body: Body) -> Applied:
+    """The operation of #merge and `maildesk tickets merge` (tickets/merge.py)."""
+    target = find_ticket_by_ref(session, body["into"])
+    if target is None:
+        return Applied(errors=(f"into: no ticket {body['into']}",))
+    problem = merging.merge_problem(ticket, target)
+    if problem:
+        return Applied(conflicts=(problem,))
+    merged = merging.merge(session, ticket, target, actor=agent.email, now=desk.clock())
+    return Applied(done=(merged_line(merged),))
+
+
 @dataclass(frozen=True, slots=True)
 class Action:
     schema: str  # the request body's schema in the OpenAPI document
@@ -102,7 +118,7 @@ ACTIONS: dict[str, Action] = {
     "priority": Action("PriorityRequest", "Set the priority", planned(priority_plan)),
     "tags": Action("TagsRequest", "Add and remove tags", planned(tags_plan)),
     "cc": Action("CcRequest", "Add or remove people copied on the ticket", None),
-    "merge": Action("MergeRequest", "Merge this ticket into another", None),
+    "merge": Action("MergeRequest", "Merge this ticket into another", merge_into),
 }
 
 

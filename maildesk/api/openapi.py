@@ -16,7 +16,7 @@ from jsonschema import Draft202012Validator
 from maildesk import __version__
 
 PREFIX = "/api/v1"
-STATES = ["new", "open", "pending", "resolved", "closed"]
+STATES = ["new", "open", "pending", "resolved", "closed", "merged"]
 SETTABLE = ["open", "pending", "resolved", "closed"]
 
 
@@ -62,7 +62,7 @@ EVENT = _object({"at": TIME, "actor": {"type": "string"}, "action": {"type": "st
 DETAIL = {
     **SUMMARY,
     "messages": {"type": "array", "items": {"$ref": "#/components/schemas/Message"}},
-    "related": _null("string"),
+    "related": _null("string"), "merged_into": _null("string"),
     "sla": _object({"response_due_at": _null("string"), "resolution_due_at": _null("string"),
                     "response_breached_at": _null("string"),
                     "resolution_breached_at": _null("string"),

@@ -29,6 +29,8 @@ TYPES: dict[str, str] = {
     "agent-cli": "ticket.updated",
     "macro": "ticket.updated",
     "time": "ticket.updated",
+    **{repair: "ticket.updated" for repair in ("merged", "merged-in", "unmerged", "split",
+                                              "split-from", "moved-in", "moved-out")},
     "sla-warning": "sla.warning",
     "sla-breach": "sla.breached",
     "satisfaction": "survey.answered",

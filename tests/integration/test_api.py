@@ -222,9 +222,14 @@ def test_actions_take_the_agents_path(holder: DeskHolder, base: str) -> None:
     problem(call(base + f"/tickets/{ref}/note", secret, raw=b"{not json"), 400)
     problem(call(base + f"/tickets/{ref}/frobnicate", secret, {}), 404)
     problem(call(base + "/tickets/MD-999999/note", secret, {"text": "x"}), 404)
-    problem(call(base + f"/tickets/{ref}/merge", secret, {"into": "MD-1"}), 501)
+    problem(call(base + f"/tickets/{ref}/merge", secret, {"into": ref}), 409)  # into itself
+    problem(call(base + f"/tickets/{ref}/merge", secret, {"into": "MD-999999"}), 422)
     problem(call(base + f"/tickets/{ref}/cc", secret, {"add": ["x@y.example"]}), 501)
     assert len(events(desk, ref)) == count
+    other = opened(desk, "02-vpn")
+    merged = act_on = call(base + f"/tickets/{other}/merge", secret, {"into": ref})
+    assert act_on[0] == 200 and valid("ActionResult", merged[2])["ticket"]["status"] == "merged"
+    assert events(desk, other)[-1].detail["via"] == "api"
 
 
 def test_rate_limit_per_token(tmp_path: Path, db_url: str) -> None:
