@@ -6,13 +6,13 @@ transaction as the event it reports; `webhook_state` counts a hook's consecutive
 failures and records when it was paused.
 
 Revision ID: api_webhooks
-Revises: repair
+Revises: phase
 """
 import sqlalchemy as sa
 from alembic import op
 
 revision = 'api_webhooks'
-down_revision = 'repair'
+down_revision = 'phase'
 branch_labels = None
 depends_on = None
 
