@@ -161,6 +161,7 @@ def test_colleague_keeps_receiving_and_is_credited(served: Desked,
     words = text_of(told)
     assert "Jorge Ruiz <jorge@ruiz-asesores.example> ha respondido" in words
     assert "Carla Ruiz ha respondido" not in words and "rectificativas" in words
+    assert "Respuesta de Jorge Ruiz" in parsed(told)["Subject"]
     view = json.loads(show(served.desk, ref, "--json", capsys=capsys))
     from_jorge = [m for m in view["messages"] if m["from"] == JORGE]
     assert [(m["author_role"], m["from_name"]) for m in from_jorge] == [("participant",
