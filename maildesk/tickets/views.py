@@ -97,13 +97,18 @@ def deliveries_of(session: Session, messages: list[Message]) -> dict[int, list[d
     Rows written before delivery records existed are shown from the row itself.
     """
     ids = [m.outbox_id for m in messages if m.outbox_id is not None]
+    rows = {row.id: row for row in session.scalars(select(Outbox).where(Outbox.id.in_(ids)))}
     found: dict[int, list[dict[str, Any]]] = {}
     for record in session.scalars(select(Delivery).where(Delivery.outbox_id.in_(ids))
                                   .order_by(Delivery.id)):
+        row_state = rows[record.outbox_id].state if record.outbox_id in rows else None
+        # A mail held back or dropped as a whole (a collision) never reached its queue.
+        state = row_state if record.state == "queued" and row_state in ("held", "dropped") \
+            else record.state
         found.setdefault(record.outbox_id, []).append(
-            {"address": record.email, "role": record.role, "state": record.state,
+            {"address": record.email, "role": record.role, "state": state,
              "error": record.error, "at": _iso(record.updated_at)})
-    for row in session.scalars(select(Outbox).where(Outbox.id.in_(ids))):
+    for row in rows.values():
         if row.id not in found:
             found[row.id] = [{"address": a, "role": "to", "state": row.state,
                               "error": row.last_error, "at": _iso(row.sent_at)}
