@@ -4,13 +4,13 @@ Outbox rows queued before this revision have no delivery records: `tickets show`
 back to the row's recipients and state for them.
 
 Revision ID: participants
-Revises: answer_faster
+Revises: phase
 """
 import sqlalchemy as sa
 from alembic import op
 
 revision = 'participants'
-down_revision = 'answer_faster'
+down_revision = 'phase'
 branch_labels = None
 depends_on = None
 
