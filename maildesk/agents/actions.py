@@ -37,7 +37,7 @@ from maildesk.rules.schema import Agent
 from maildesk.runtime.desk import Desk
 from maildesk.store.models import Contact, Message, Ticket
 from maildesk.store.queries import log_event
-from maildesk.tickets import lifecycle
+from maildesk.tickets import lifecycle, participants
 from maildesk.tickets import operations as tickets
 from maildesk.types import (
     Address,
@@ -98,7 +98,7 @@ def perform(desk: Desk, session: Session, ticket: Ticket, agent: Agent, plan: Pl
     """
     if plan.errors:
         return Applied(errors=plan.errors)
-    conflicts = check_for(session, ticket, plan, body, agent.email)
+    conflicts = check_for(session, ticket, plan, body, agent.email, desk)
     if conflicts:
         return Applied(conflicts=conflicts)
     work = Work(agent, cli_mail(agent, ticket, body), desk.clock(), source=source)
@@ -110,17 +110,28 @@ def after_reply(desk: Desk, plan: Plan) -> TicketStatus:
     return plan.status or TicketStatus(desk.config.agents.status_after_reply)
 
 
-def check(session: Session, ticket: Ticket, plan: Plan, body: str) -> tuple[str, ...]:
-    """What only the database can tell: #kb without text needs an earlier answer."""
+def check(session: Session, ticket: Ticket, plan: Plan, body: str,
+          desk: Desk | None = None) -> tuple[str, ...]:
+    """What only the database can tell: #kb without text needs an earlier answer; #cc
+    adds only people who may take part and removes only those who do."""
+    errors = []
     if plan.kb and not body.strip() and kb.last_agent_answer(session, ticket) is None:
-        return ("#kb: no answer to document yet (write it below the commands)",)
-    return ()
+        errors.append("#kb: no answer to document yet (write it below the commands)")
+    customer = session.get(Contact, ticket.customer_id)
+    for who in plan.cc_add:
+        why = desk and participants.refusal(who.email, desk, customer.email if customer else "")
+        if why:
+            errors.append(f"#cc add {who.email}: {why}")
+    for email in plan.cc_remove:
+        if not participants.is_participant(session, ticket.id, email):
+            errors.append(f"#cc remove {email}: {email} is not a participant")
+    return tuple(errors)
 
 
 def check_for(session: Session, ticket: Ticket, plan: Plan, body: str,
-              agent: str) -> tuple[str, ...]:
+              agent: str, desk: Desk | None = None) -> tuple[str, ...]:
     """check(), and #send/#drop need a held answer of this agent's."""
-    return check(session, ticket, plan, body) or \
+    return check(session, ticket, plan, body, desk) or \
         collisions.check_release(session, ticket, agent, plan.release)
 
 
@@ -131,6 +142,7 @@ def execute(desk: Desk, session: Session, ticket: Ticket, work: Work, plan: Plan
     _store(session, desk, ticket, work, body, plan)
     _reassign(desk, session, ticket, plan, actor, work.now)
     _classify(desk, session, ticket, plan, actor, work.now)
+    _people(desk, session, ticket, plan, actor, work.now)
     done = list(describe(plan, {a.email: a.name for a in desk.ruleset.agents.values()}))
     done[:0] = _answer_faster(session, ticket, work, plan)
     if body and not plan.note:
@@ -214,6 +226,16 @@ def _classify(desk: Desk, session: Session, ticket: Ticket, plan: Plan, actor: s
         log_event(session, ticket.id, actor, "tags", change, at=now)
 
 
+def _people(desk: Desk, session: Session, ticket: Ticket, plan: Plan, actor: str,
+            now: datetime) -> None:
+    """#cc add / #cc remove, before the answer, so that it already goes to the new list."""
+    for who in plan.cc_add:
+        participants.add(desk, session, ticket, who, actor=actor, source=participants.BY_AGENT,
+                         now=now, reason="added by agent")
+    for email in plan.cc_remove:
+        participants.remove(session, ticket, email, actor=actor, now=now)
+
+
 def _answer(desk: Desk, session: Session, ticket: Ticket, work: Work, body: str,
             plan: Plan) -> None:
     """The customer's mail, then the status: closing sends its own closure mail after."""
@@ -226,7 +248,9 @@ def _answer(desk: Desk, session: Session, ticket: Ticket, work: Work, body: str,
                             customer_name=customer.name, status=notice)
     files = tuple(a for a in work.mail.attachments if not a.inline)
     letter = outbound.customer_letter(desk, ticket, customer.email, "update", context,
-                                      from_name=from_name(desk, work.agent), attachments=files)
+                                      from_name=from_name(desk, work.agent), attachments=files,
+                                      cc=participants.copies(desk, session, ticket),
+                                      agent=work.agent.email)
     row = outbound.send(desk, session, ticket, letter, work.now,
                         thread=customer_thread(session, ticket))
     if work.collision is not None and row is not None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
+from email.utils import getaddresses
 from enum import StrEnum
 
 from maildesk.agents.repairs import REPAIR_ALIASES, RepairKind, RepairRequest, read_repair
@@ -18,7 +19,7 @@ from maildesk.agents.timelog import format_minutes, minutes_error, parse_minutes
 from maildesk.rules import RuleSet
 from maildesk.rules.schema import Agent
 from maildesk.text import fold
-from maildesk.types import TicketStatus, TicketType
+from maildesk.types import Address, TicketStatus, TicketType
 
 
 class CommandName(StrEnum):
@@ -42,6 +43,7 @@ class CommandName(StrEnum):
     MERGE = "merge"
     SPLIT = "split"
     MOVE = "move"
+    CC = "cc"  # #cc add ADDRESS, #cc remove ADDRESS: the ticket's participants
 
 
 ALIASES: dict[str, CommandName] = {
@@ -50,10 +52,16 @@ ALIASES: dict[str, CommandName] = {
     "pendiente": CommandName.PENDING, "reabrir": CommandName.REOPEN,
     "asignar": CommandName.ASSIGN, "prioridad": CommandName.PRIORITY,
     "tipo": CommandName.TYPE, "escalar": CommandName.ESCALATE, "etiqueta": CommandName.TAG,
-    "estado": CommandName.STATUS,
+    "estado": CommandName.STATUS, "copia": CommandName.CC,
     "plantilla": CommandName.MACRO, "tiempo": CommandName.TIME, "enviar": CommandName.SEND,
     "descartar": CommandName.DROP,
     **{alias: CommandName(kind.value) for alias, kind in REPAIR_ALIASES.items()},
+}
+# What #cc / #copia does (folded), English and Spanish.
+CC_ADD, CC_REMOVE = "add", "remove"
+CC_ACTIONS: dict[str, str] = {
+    "add": CC_ADD, "anadir": CC_ADD, "agregar": CC_ADD, "incluir": CC_ADD,
+    "remove": CC_REMOVE, "quitar": CC_REMOVE, "eliminar": CC_REMOVE, "borrar": CC_REMOVE,
 }
 TYPE_ALIASES: dict[str, TicketType] = {
     "incident": TicketType.INCIDENT, "incidencia": TicketType.INCIDENT,
@@ -77,11 +85,13 @@ STATUS_OF: dict[CommandName, TicketStatus] = {
 }
 WITH_ARGUMENT = frozenset({CommandName.ASSIGN, CommandName.PRIORITY, CommandName.TYPE,
                            CommandName.TAG, CommandName.STATUS, CommandName.MACRO,
-                           CommandName.TIME, CommandName.MERGE, CommandName.MOVE})
+                           CommandName.TIME, CommandName.MERGE, CommandName.MOVE,
+                           CommandName.CC})
 OPTIONAL_ARGUMENT = frozenset({CommandName.SPLIT})
 TEAM_PREFIXES = ("team:", "equipo:")
 _LINE = re.compile(r"^\s*#([^\W\d_][\w-]*)(?:[ \t]+(.*?))?\s*$")
 _TAG = re.compile(r"^[\w][\w.-]{0,63}$")
+_EMAIL = re.compile(r"^[^@\s<>,;]+@[^@\s<>,;]+\.[^@\s<>,;]+$")
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,13 +129,15 @@ class Plan:
     macros: tuple[str, ...] = ()  # #macro NAME, in the order written
     release: str | None = None  # #send or #drop: what to do with a held answer
     repair: RepairRequest | None = None  # #merge, #split or #move
+    cc_add: tuple[Address, ...] = ()  # participants to add
+    cc_remove: tuple[str, ...] = ()  # participants to stop copying (e-mail addresses)
     errors: tuple[str, ...] = field(default=())
 
     @property
     def changes_something(self) -> bool:
         return any((self.status, self.agent, self.team, self.priority, self.type,
                     self.escalate, self.tags, self.untag, self.kb, self.minutes,
-                    self.release, self.repair))
+                    self.release, self.repair, self.cc_add, self.cc_remove))
 
 
 def parse_commands(text: str) -> CommandBlock:
@@ -184,11 +196,44 @@ def plan(commands: Sequence[Command], ruleset: RuleSet) -> Plan:
     errors: list[str] = []
     tags: list[str] = []
     values["minutes"], values["macros"] = 0, ()
+    people: dict[str, dict[str, Address]] = {CC_ADD: {}, CC_REMOVE: {}}
     for command in commands:
-        error = _gather(command, ruleset, values, tags)
+        if command.name is CommandName.CC:
+            error = _cc(command.argument, people)
+        else:
+            error = _gather(command, ruleset, values, tags)
         if error:
             errors.append(f"{command.line or '#' + command.name}: {error}")
-    return Plan(tags=tuple(dict.fromkeys(tags)), errors=tuple(errors), **values)  # type: ignore[arg-type]
+    both = sorted(set(people[CC_ADD]) & set(people[CC_REMOVE]))
+    errors.extend(f"#cc {email}: both added and removed" for email in both)
+    return Plan(tags=tuple(dict.fromkeys(tags)), errors=tuple(errors),
+                cc_add=tuple(people[CC_ADD].values()),
+                cc_remove=tuple(people[CC_REMOVE]), **values)  # type: ignore[arg-type]
+
+
+def cc_addresses(text: str) -> list[Address] | None:
+    """Pure: "ana@x, Luis <luis@y>" -> Addresses; None when one is not an address."""
+    found = []
+    for name, email in getaddresses([text]):
+        email = email.strip().lower()
+        if not _EMAIL.match(email):
+            return None
+        found.append(Address(email, name.strip()))
+    return found or None
+
+
+def _cc(argument: str, people: dict[str, dict[str, Address]]) -> str | None:
+    """#cc add|remove ADDRESS[, ADDRESS...] (Spanish: #copia añadir|quitar ...)."""
+    word, _, rest = argument.strip().partition(" ")
+    action = CC_ACTIONS.get(fold(word).strip())
+    addresses = cc_addresses(rest) if rest.strip() else None
+    if action is None or not rest.strip():
+        return "use #cc add ADDRESS or #cc remove ADDRESS"
+    if addresses is None:
+        return f"not an e-mail address: {rest.strip()}"
+    for who in addresses:
+        people[action][who.email] = who
+    return None
 
 
 def _gather(command: Command, ruleset: RuleSet, values: dict[str, object],
@@ -314,6 +359,8 @@ def describe(result: Plan, agent_names: dict[str, str] | None = None) -> tuple[s
         lines.append("knowledge base draft made from this answer")
     if result.minutes:
         lines.append(f"time logged: {format_minutes(result.minutes)}")
+    lines.extend(f"participant added: {who.email}" for who in result.cc_add)
+    lines.extend(f"participant removed: {email}" for email in result.cc_remove)
     return tuple(lines)
 
 

@@ -3,7 +3,7 @@
 Each action turns the request body into the same `Plan` an agent's `#commands` give
 (agents/commands.plan, so values are checked exactly as in mail) and applies it with
 agents/actions.perform, the path `maildesk tickets reply|note|close|assign` takes. An
-action that is not a plan (merge; cc once it exists) plugs in as a function with the same signature.
+action that is not a plan (merge) plugs in as a function with the same signature.
 """
 
 from __future__ import annotations
@@ -69,6 +69,13 @@ def tags_plan(body: Body, ruleset: RuleSet) -> tuple[Plan, str]:
     return Plan(tags=added.tags, untag=removed, errors=added.errors + errors), ""
 
 
+def cc_plan(body: Body, ruleset: RuleSet) -> tuple[Plan, str]:
+    """{"add": [...], "remove": [...]}: the plan of `#cc add` / `#cc remove` lines."""
+    lines = [(CommandName.CC, f"add {a}") for a in body.get("add", ())]
+    lines += [(CommandName.CC, f"remove {a}") for a in body.get("remove", ())]
+    return _commands(*lines)(ruleset), ""
+
+
 def already(ticket: Ticket, result: Plan, text: str) -> tuple[str, ...]:
     """Pure: a bare status change to the state the ticket is in is a conflict (409), so a
     client that raced another agent learns that it changed nothing."""
@@ -117,7 +124,7 @@ ACTIONS: dict[str, Action] = {
                      planned(assign_plan)),
     "priority": Action("PriorityRequest", "Set the priority", planned(priority_plan)),
     "tags": Action("TagsRequest", "Add and remove tags", planned(tags_plan)),
-    "cc": Action("CcRequest", "Add or remove people copied on the ticket", None),
+    "cc": Action("CcRequest", "Add or remove people copied on the ticket", planned(cc_plan)),
     "merge": Action("MergeRequest", "Merge this ticket into another", merge_into),
 }
 

@@ -46,7 +46,14 @@ SUMMARY = {
 ATTACHMENT = _object({"filename": {"type": "string"}, "content_type": {"type": "string"},
                       "size": {"type": "integer"}, "sha256": {"type": "string"},
                       "inline": {"type": "boolean"}})
-MESSAGE = _object({
+DELIVERY = _object({"address": {"type": "string"}, "role": {"enum": ["to", "cc"]},
+                    "state": {"type": "string"}, "error": _null("string"),
+                    "at": _null("string")})
+PARTICIPANT = _object({"email": {"type": "string"}, "name": _null("string"),
+                       "source": _null("string"), "added_by": _null("string"),
+                       "added_at": _null("string"), "active": {"type": "boolean"},
+                       "removed_at": _null("string"), "removed_by": _null("string")})
+MESSAGE_FIELDS = {
     "message_id": _null("string"), "direction": {"enum": ["in", "out"]},
     "kind": {"type": "string"}, "from": {"type": "string"}, "from_name": {"type": "string"},
     "to": {"type": "array", "items": {"type": "string"}},
@@ -56,7 +63,14 @@ MESSAGE = _object({
     "flag_reason": _null("string"), "internal": {"type": "boolean"},
     "attachments": {"type": "array", "items": {"$ref": "#/components/schemas/Attachment"}},
     "evidence": {"type": "string"},
-})
+    "author_role": {"enum": ["customer", "participant", "agent", "desk", "other"]},
+}
+# Outgoing messages also say who each copy went to and what became of it.
+MESSAGE = _object({**MESSAGE_FIELDS,
+                   "deliveries": {"type": "array",
+                                  "items": {"$ref": "#/components/schemas/Delivery"}},
+                   "delivered_to": {"type": "array", "items": {"type": "string"}}},
+                  list(MESSAGE_FIELDS))
 EVENT = _object({"at": TIME, "actor": {"type": "string"}, "action": {"type": "string"},
                  "detail": {"type": "object"}, "reason": {"type": "string"}})
 DETAIL = {
@@ -71,6 +85,7 @@ DETAIL = {
         "score": {"type": "integer"}, "comment": _null("string"), "at": _null("string")}),
     "events": {"type": "array", "items": {"$ref": "#/components/schemas/Event"}},
     "time_spent_minutes": {"type": "integer"},
+    "participants": {"type": "array", "items": {"$ref": "#/components/schemas/Participant"}},
 }
 TAG = {"type": "string", "pattern": r"^[\w][\w.-]{0,63}$"}
 TEXT = {"type": "string", "minLength": 1, "maxLength": 50000, "pattern": r"\S"}
@@ -83,7 +98,8 @@ SCHEMAS: dict[str, Any] = {
                        ["type", "title", "status", "detail"], closed=False),
     "Ticket": _object(SUMMARY),
     "TicketDetail": _object(DETAIL),
-    "Attachment": ATTACHMENT, "Message": MESSAGE, "Event": EVENT,
+    "Attachment": ATTACHMENT, "Message": MESSAGE, "Event": EVENT, "Delivery": DELIVERY,
+    "Participant": PARTICIPANT,
     "TicketPage": _object({"tickets": {"type": "array",
                                        "items": {"$ref": "#/components/schemas/Ticket"}},
                            "next_cursor": _null("string")}),

@@ -62,6 +62,12 @@ def register_agent_actions(actions: argparse._SubParsersAction) -> None:
     assign.add_argument("target", help="agent e-mail or name, or team:NAME")
     assign.add_argument("--as", dest="agent", help="agent e-mail or name")
     assign.set_defaults(handler=run_agent_action)
+    cc = actions.add_parser("cc", help="add or remove a participant (copied on answers)")
+    cc.add_argument("ref")
+    cc.add_argument("action", choices=("add", "remove"))
+    cc.add_argument("address", help="e-mail address, or \"Name <address>\"")
+    cc.add_argument("--as", dest="agent", help="agent e-mail or name")
+    cc.set_defaults(handler=run_agent_action)
 
 
 def run_list(args: argparse.Namespace) -> int:
@@ -126,6 +132,8 @@ def print_human(view: dict) -> None:  # type: ignore[type-arg]
     if view.get("time_spent_minutes"):
         hours, minutes = divmod(view["time_spent_minutes"], 60)
         print(f"  {'time spent':<18}{hours}h {minutes:02d}m")
+    for line in participant_lines(view.get("participants") or []):
+        print(f"  {line}")
     satisfaction = view.get("satisfaction")
     if satisfaction:
         comment = f" \"{satisfaction['comment']}\"" if satisfaction.get("comment") else ""
@@ -133,10 +141,16 @@ def print_human(view: dict) -> None:  # type: ignore[type-arg]
     for message in view["messages"]:
         flag = "  [FLAGGED: " + (message["flag_reason"] or "") + "]" if message["flagged"] else ""
         weak = " (weak)" if message["weak_match"] else ""
-        print(f"\n--- {message['date']}  {message['direction']}/{message['kind']}  "
-              f"{message['from']}  threaded by {message['threaded_by']}{weak}{flag}")
+        kind, sender = message["kind"], message["from"]
+        if message.get("author_role") == "participant":  # their words, not the customer's
+            kind = "participant"
+            sender = f"{message['from_name']} <{sender}>" if message.get("from_name") else sender
+        print(f"\n--- {message['date']}  {message['direction']}/{kind}  "
+              f"{sender}  threaded by {message['threaded_by']}{weak}{flag}")
         if message.get("evidence"):
             print(f"    evidence: {message['evidence']}")
+        for line in delivery_lines(message.get("deliveries") or []):
+            print(f"    {line}")
         print(message["text"].strip()[:2000])
         for att in message["attachments"]:
             print(f"  [attachment] {att['filename']} ({att['content_type']}, {att['size']} B)")
@@ -145,6 +159,23 @@ def print_human(view: dict) -> None:  # type: ignore[type-arg]
         for event in view["events"]:
             reason = f" ({event['reason']})" if event.get("reason") else ""
             print(f"  {event['at']}  {event['actor']}  {event['action']}{reason}")
+
+
+def participant_lines(people: list) -> list[str]:  # type: ignore[type-arg]
+    """Pure: one line per participant, the removed ones marked."""
+    lines = []
+    for person in people:
+        name = f"{person['name']} <{person['email']}>" if person.get("name") else person["email"]
+        state = "" if person["active"] else f"  (removed by {person['removed_by']})"
+        lines.append(f"{'participant':<18}{name}  [{person['source']}]{state}")
+    return lines
+
+
+def delivery_lines(deliveries: list) -> list[str]:  # type: ignore[type-arg]
+    """Pure: who received a mail, recipient by recipient ("to x: sent")."""
+    return [f"{d['role']} {d['address']}: {d['state']}" + (f" ({d['error']})" if d.get("error")
+                                                            and d["state"] != "sent" else "")
+            for d in deliveries]
 
 
 def sla_lines(sla: dict) -> list[str]:  # type: ignore[type-arg]
@@ -174,6 +205,10 @@ def _plan_for(args: argparse.Namespace, ruleset: RuleSet) -> tuple[Plan, str]:
         return replace(Plan(note=True), errors=body_errors(Plan(note=True), text)), text
     if command == "close":
         return Plan(status=TicketStatus.CLOSED), ""
+    if command == "cc":
+        cc = Command(CommandName.CC, f"{args.action} {args.address}", f"#cc {args.action} "
+                     f"{args.address}")
+        return plan_commands([cc], ruleset), ""
     assign = Command(CommandName.ASSIGN, args.target, f"assign {args.target}")
     return plan_commands([assign], ruleset), ""
 

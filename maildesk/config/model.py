@@ -39,7 +39,7 @@ from maildesk.mail.addresses import normalise_address
 # Settings classes live in config_services.py; importing them from here keeps working.
 __all__ = [
     "AgentsConfig", "Config", "DaemonConfig", "DatabaseConfig", "DeskConfig", "ImapAccount", "KbConfig",
-    "LoopsConfig", "MetricsConfig", "OutboxConfig", "RelayConfig", "SlaRuntimeConfig",
+    "LoopsConfig", "MetricsConfig", "OutboxConfig", "ParticipantsConfig", "RelayConfig", "SlaRuntimeConfig",
     "SmtpConfig", "StorageConfig", "ThreadingConfig", "WebConfig", "find_config", "load_config",
 ]
 
@@ -120,6 +120,15 @@ class DaemonConfig:
     poll_interval: float = 2.0  # seconds: how often idle workers look for other daemons' mail
 
 
+@dataclass(frozen=True, slots=True)
+class ParticipantsConfig:
+    """[participants]: people copied on a customer's mail who keep receiving the answers."""
+
+    cc_on_answers: bool = True  # copy answers to the customer to the participants
+    max_participants: int = 10  # no more are added from mail beyond this many
+    excluded_domains: tuple[str, ...] = ()  # addresses of these domains are never added
+
+
 AFTER_REPLY = ("open", "pending")
 
 
@@ -164,6 +173,7 @@ class Config:
     daemon: DaemonConfig = field(default_factory=DaemonConfig)
     api: ApiConfig = field(default_factory=ApiConfig)
     webhooks: tuple[WebhookConfig, ...] = ()
+    participants: ParticipantsConfig = field(default_factory=ParticipantsConfig)
     raw: dict[str, Any] = field(default_factory=dict)  # the whole parsed file, for sections added later
 
     @property
@@ -284,6 +294,23 @@ def _daemon(r: Reader) -> DaemonConfig:
                         poll_interval=read_positive(r, "poll_interval", float, d.poll_interval))
 
 
+def _participants(r: Reader) -> ParticipantsConfig:
+    d = ParticipantsConfig()
+    r.unknown({"cc_on_answers", "max_participants", "excluded_domains"})
+    cap = r.get("max_participants", int, d.max_participants)
+    if cap < 0:
+        r.fail("max_participants", "must be 0 (add none from mail) or more")
+        cap = d.max_participants
+    domains = r.get("excluded_domains", list, [])
+    if not all(isinstance(x, str) and x.strip() and "@" not in x for x in domains):
+        r.fail("excluded_domains", "must be a list of domain names (example.com)")
+        domains = []
+    return ParticipantsConfig(cc_on_answers=r.get("cc_on_answers", bool, d.cc_on_answers),
+                              max_participants=cap,
+                              excluded_domains=tuple(x.strip().lower().lstrip(".")
+                                                     for x in domains))
+
+
 def _agents(r: Reader) -> AgentsConfig:
     r.unknown({"after_reply", "trust_authentication_results", "trusted_authserv_ids",
                "collision_window"})
@@ -337,6 +364,7 @@ def load_config(path: Path, *, check_secret: bool = True) -> Config:
                     api=read_api(reader("api")),
                     webhooks=read_webhooks(path, data.get("webhooks", []), base, problems,
                                            lambda i: NthTable(text, "webhooks", i)),
+                    participants=_participants(reader("participants")),
                     raw=data)
     if check_secret and not config.desk.secret_file.is_file():
         problems.append(Problem(str(path), locate.line("desk", "secret_file"), "desk.secret_file",

@@ -16,7 +16,8 @@ from dataclasses import dataclass, field
 
 CUSTOMER_TEMPLATES = frozenset({"ack", "update", "closure", "reminder"})
 AGENT_TEMPLATES = frozenset({"notify_agent", "confirm", "command_error", "agent_reminder",
-                             "escalation", "sla_warning", "collision"})
+                             "escalation", "sla_warning", "collision",
+                             "delivery_failed"})
 BUILTIN_TEMPLATES = CUSTOMER_TEMPLATES | AGENT_TEMPLATES
 
 
@@ -132,6 +133,17 @@ class ConfirmContext:
 
 
 @dataclass(frozen=True, slots=True)
+class DeliveryFailedContext:
+    """Some recipients of a mail on the ticket did not get it (they bounced)."""
+
+    ticket_ref: str
+    subject: str
+    failed: tuple[str, ...]  # "luis@example.com: 5.1.1 user unknown"
+    delivered: tuple[str, ...] = ()  # the recipients it did reach
+    agent_name: str = ""
+
+
+@dataclass(frozen=True, slots=True)
 class CommandErrorContext:
     """An agent's mail command could not be applied."""
 
@@ -219,6 +231,8 @@ def samples() -> dict[str, object]:
         "agent_reminder": AgentReminderContext(ref, subject, "María", "2 days", "Ana", "P2"),
         "escalation": EscalationContext(ref, subject, "María", "first response overdue",
                                         "Luis", "P1", "it", "ana@example.com", 1),
+        "delivery_failed": DeliveryFailedContext(ref, subject, ("luis@example.com: 5.1.1",),
+                                                 ("maria@example.com",), "Ana"),
         "sla_warning": SlaWarningContext(ref, subject, "resolution", "today 17:00", "45 min",
                                          "Ana", "P2"),
     }

@@ -18,11 +18,12 @@ from sqlalchemy.orm import Session
 
 from maildesk.agents.tokens import agent_reply_address
 from maildesk.mail import loops
+from maildesk.mail.addresses import is_desk_address, normalise_address
 from maildesk.outbox.compose import AutoSubmitted, Thread, compose
-from maildesk.outbox.counts import recent_counts
+from maildesk.outbox.counts import recent_counts, suppressed_until
 from maildesk.outbox.queue import enqueue
 from maildesk.runtime.desk import Desk
-from maildesk.store.models import Message, Outbox, ThreadKey, Ticket
+from maildesk.store.models import Delivery, Message, Outbox, ThreadKey, Ticket
 from maildesk.store.queries import add_thread_keys, log_event
 from maildesk.types import Attachment, AuthorKind, Direction, OutboxState, Outgoing
 
@@ -43,6 +44,8 @@ class Letter:
     auto: AutoSubmitted | None = None
     attachments: tuple[Attachment, ...] = ()
     exempt_from_limits: bool = False  # agents are people, not robots to loop with
+    cc: tuple[str, ...] = ()  # the ticket's participants, on answers to the customer
+    agent: str | None = None  # the agent whose answer this is (told if a copy bounces)
 
 
 def conversation(session: Session, ticket: Ticket, reply_to: str | None = None) -> Thread:
@@ -63,9 +66,11 @@ def conversation(session: Session, ticket: Ticket, reply_to: str | None = None) 
                   thread_index=bytes.fromhex(index) if index else None, topic=ticket.subject)
 
 
-def held_back(desk: Desk, session: Session, outgoing: Outgoing, now: datetime) -> str | None:
+def held_back(desk: Desk, session: Session, outgoing: Outgoing, now: datetime,
+              recipients: Sequence[str] | None = None) -> str | None:
+    """Why the mail may not go (loop limits of `recipients`, by default all of them)."""
     limits = desk.loop_limits
-    for recipient in outgoing.recipients:
+    for recipient in outgoing.recipients if recipients is None else recipients:
         counts = recent_counts(session, recipient, outgoing.ticket_id, now, limits)
         reason = loops.may_send_automatic(recipient, outgoing.ticket_id, now, counts, limits)
         if reason:
@@ -81,20 +86,22 @@ def send(desk: Desk, session: Session, ticket: Ticket, letter: Letter, now: date
     subject, text, html = desk.templates.render(letter.template,
                                                 letter.language or ticket.language,
                                                 letter.context)
+    cc, dropped = _copies(desk, session, letter, now)
     outgoing = compose(
         kind=letter.template, subject=subject, text=text, html=html, desk=desk.config.desk,
         ticket_ref=ticket.ref, to=letter.to, now=now,
         thread=thread or conversation(session, ticket), from_name=letter.from_name,
         reply_to=letter.reply_to, attachments=letter.attachments, auto=letter.auto,
-        ticket_id=ticket.id)
+        ticket_id=ticket.id, cc=cc)
     reason = None
     if outgoing.automatic and not letter.exempt_from_limits:
-        reason = held_back(desk, session, outgoing, now)
+        reason = held_back(desk, session, outgoing, now, letter.to)
     state = OutboxState.SUPPRESSED if reason else OutboxState.QUEUED
     row = enqueue(session, outgoing, desk.config.desk.address, now, state, reason)
     session.flush()
+    _deliveries(session, row, letter.to, cc, dropped, reason, now)
     add_thread_keys(session, ticket.id, [outgoing.message_id], "sent")
-    _record(session, ticket, outgoing, letter, row, subject, text, now)
+    _record(session, ticket, outgoing, letter, row, subject, text, now, cc)
     if reason:
         log_event(session, ticket.id, "system", "mail-held",
                   {"kind": outgoing.kind, "to": list(outgoing.recipients)}, reason, at=now)
@@ -103,16 +110,50 @@ def send(desk: Desk, session: Session, ticket: Ticket, letter: Letter, now: date
     return row
 
 
+def _copies(desk: Desk, session: Session, letter: Letter,
+            now: datetime) -> tuple[tuple[str, ...], list[tuple[str, str]]]:
+    """The Cc that may go, and the copies left out with why: a copy is never worth a
+    bounce, so a suppressed address (it bounced) or a desk address is dropped alone."""
+    to = {normalise_address(a) for a in letter.to}
+    kept: list[str] = []
+    dropped: list[tuple[str, str]] = []
+    for address in dict.fromkeys(normalise_address(a) for a in letter.cc):
+        if address in to or address in kept:
+            continue
+        until = suppressed_until(session, address)
+        if is_desk_address(address, desk.config.desk.addresses):
+            dropped.append((address, f"{address} is a desk address"))
+        elif until is not None and until > now:
+            dropped.append((address, f"{address} is suppressed until {until.isoformat()}"))
+        else:
+            kept.append(address)
+    return tuple(kept), dropped
+
+
+def _deliveries(session: Session, row: Outbox, to: Sequence[str], cc: Sequence[str],
+                dropped: Sequence[tuple[str, str]], reason: str | None, now: datetime) -> None:
+    """One delivery record per recipient: the send edge and bounces update each alone."""
+    state = OutboxState.SUPPRESSED.value if reason else OutboxState.QUEUED.value
+    for role, addresses in (("to", to), ("cc", cc)):
+        for address in addresses:
+            session.add(Delivery(outbox_id=row.id, email=normalise_address(address), role=role,
+                                 state=state, error=reason, updated_at=now))
+    for address, why in dropped:
+        session.add(Delivery(outbox_id=row.id, email=address, role="cc",
+                             state=OutboxState.SUPPRESSED.value, error=why, updated_at=now))
+
+
 def _record(session: Session, ticket: Ticket, outgoing: Outgoing, letter: Letter, row: Outbox,
-            subject: str, text: str, now: datetime) -> None:
+            subject: str, text: str, now: datetime, cc: Sequence[str] = ()) -> None:
     """The sent mail in the ticket's history; agent-only mail is marked internal."""
+    to = [r for r in outgoing.recipients if r not in cc]
     session.add(Message(
         ticket_id=ticket.id, raw_id=None, message_id=outgoing.message_id,
         direction=Direction.OUT, kind=AuthorKind.SYSTEM if outgoing.automatic else
         AuthorKind.AGENT, from_addr=row.sender, from_name=letter.from_name or "",
-        to_addrs=list(outgoing.recipients), cc_addrs=[], subject=subject, text=text,
+        to_addrs=to, cc_addrs=list(cc), subject=subject, text=text,
         html=None, date=now, created_at=now, thread_method="new", internal=letter.internal,
-        outbox_id=row.id))
+        outbox_id=row.id, agent=letter.agent))
 
 
 def customer_letter(desk: Desk, ticket: Ticket, customer_email: str, template: str,

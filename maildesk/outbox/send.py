@@ -44,6 +44,7 @@ from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt, wait
 from maildesk.auth.tokens import AccessTokens
 from maildesk.config.model import OutboxConfig, RelayConfig
 from maildesk.errors import TemporaryFailure, TokenUnavailable
+from maildesk.store.models import Delivery as DeliveryRecord
 from maildesk.store.models import Event, Outbox
 from maildesk.types import OutboxState
 
@@ -312,8 +313,35 @@ def _error_text(delivery: Delivery) -> str:
     return f"{delivery.code} {delivery.text}" if delivery.code else delivery.text
 
 
+def _mark_recipients(session: Session, parcel: Parcel, delivery: Delivery,
+                     now: datetime) -> None:
+    """Each recipient's delivery record: sent, refused by the relay, or failed."""
+    refused = {r.strip().lower(): f"{c} {t}".strip() for r, c, t in delivery.refused}
+    sent_to = {r.strip().lower() for r in parcel.recipients}
+    for record in session.scalars(select(DeliveryRecord).where(
+            DeliveryRecord.outbox_id == parcel.id,
+            DeliveryRecord.state != OutboxState.BOUNCED.value)):
+        if record.email not in sent_to:
+            continue  # a copy left out when the mail was written
+        if delivery.outcome is Outcome.SENT and record.email in refused:
+            record.state, record.error = "refused", refused[record.email]
+        elif delivery.outcome is Outcome.SENT:
+            record.state, record.error = OutboxState.SENT.value, None
+        else:
+            record.state, record.error = OutboxState.FAILED.value, _error_text(delivery)
+        record.updated_at = now
+
+
 def _apply(session: Session, row: Outbox, parcel: Parcel, delivery: Delivery, now: datetime,
            relay: RelayConfig, outbox: OutboxConfig) -> Outcome:
+    outcome = _outcome(session, row, parcel, delivery, now, relay, outbox)
+    if outcome is not Outcome.RETRY:
+        _mark_recipients(session, parcel, delivery, now)
+    return outcome
+
+
+def _outcome(session: Session, row: Outbox, parcel: Parcel, delivery: Delivery, now: datetime,
+             relay: RelayConfig, outbox: OutboxConfig) -> Outcome:
     if delivery.outcome is Outcome.SENT:
         row.state, row.sent_at, row.last_error = OutboxState.SENT.value, now, None
         if delivery.refused:

@@ -30,6 +30,7 @@ from maildesk.pipeline.stages.bounce import bounce
 from maildesk.pipeline.stages.customer import identify_customer
 from maildesk.pipeline.stages.decide import decide
 from maildesk.pipeline.stages.parse import parse_mail
+from maildesk.pipeline.stages.people import participants
 from maildesk.pipeline.stages.respond import respond
 from maildesk.pipeline.stages.route import route
 from maildesk.pipeline.stages.screen import screen
@@ -59,6 +60,7 @@ STAGES: list[Stage] = [
     decide,
     apply,
     agent.record_on_behalf,
+    participants,
     route,
     solved,
     respond,

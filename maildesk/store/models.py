@@ -266,6 +266,40 @@ class Outbox(Base):
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
+class Participant(Base):
+    """Someone besides the customer who takes part in a ticket (a Cc'd colleague).
+
+    Answers to the customer are copied to the active ones. A removed participant keeps
+    its row (removed_at set) so that later mail copying them does not add them again;
+    only an agent adds them back.
+    """
+
+    __tablename__ = "participants"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"), index=True)
+    email: Mapped[str] = mapped_column(BoundedString(500))
+    name: Mapped[str] = mapped_column(BoundedString(500), default="")
+    source: Mapped[str] = mapped_column(BoundedString(32), default="mail")
+    added_by: Mapped[str] = mapped_column(BoundedString(500), default="system")
+    added_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    removed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    removed_by: Mapped[str | None] = mapped_column(BoundedString(500))
+    __table_args__ = (UniqueConstraint("ticket_id", "email", name="uq_participants_ticket_email"),)
+
+
+class Delivery(Base):
+    """One recipient of one outbox mail: whether it reached them (sent, refused, bounced)."""
+
+    __tablename__ = "deliveries"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    outbox_id: Mapped[int] = mapped_column(ForeignKey("outbox.id"), index=True)
+    email: Mapped[str] = mapped_column(BoundedString(500), index=True)
+    role: Mapped[str] = mapped_column(BoundedString(8), default="to")  # to, cc
+    state: Mapped[str] = mapped_column(BoundedString(16), default="queued")
+    error: Mapped[str | None] = mapped_column(CleanText)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
 class Suppression(Base):
     """Addresses the desk must not mail automatically (hard bounces), until a time."""
 

@@ -19,6 +19,7 @@ from maildesk.runtime.desk import Desk
 from maildesk.store.models import Contact, Ticket
 from maildesk.store.queries import log_event
 from maildesk.tickets import operations as tickets
+from maildesk.tickets import participants
 from maildesk.tickets.links import status_link, survey_links
 from maildesk.types import FINISHED_STATES, OPEN_STATES, TicketStatus
 
@@ -73,7 +74,8 @@ def _tell_customer(desk: Desk, session: Session, ticket: Ticket, old: TicketStat
                                  customer_name=customer.name,
                                  survey_links=survey_links(desk, ticket.ref),
                                  status_url=status_link(desk, ticket.ref))
-        letter = outbound.customer_letter(desk, ticket, customer.email, "closure", context)
+        letter = outbound.customer_letter(desk, ticket, customer.email, "closure", context,
+                                          cc=participants.copies(desk, session, ticket))
     else:
         notice = customer_notice(old, status)
         if not notice:
@@ -82,7 +84,8 @@ def _tell_customer(desk: Desk, session: Session, ticket: Ticket, old: TicketStat
                                 agent_text=agent_text, agent_name=agent_name or desk.config.desk.name,
                                 customer_name=customer.name, status=notice,
                                 status_url=status_link(desk, ticket.ref))
-        letter = outbound.customer_letter(desk, ticket, customer.email, "update", update)
+        letter = outbound.customer_letter(desk, ticket, customer.email, "update", update,
+                                          cc=participants.copies(desk, session, ticket))
     outbound.send(desk, session, ticket, letter, now)
 
 

@@ -8,7 +8,17 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from maildesk.store.models import AttachmentRow, Contact, Event, Message, Ticket, TimeEntry
+from maildesk.store.models import (
+    AttachmentRow,
+    Contact,
+    Delivery,
+    Event,
+    Message,
+    Outbox,
+    Participant,
+    Ticket,
+    TimeEntry,
+)
 from maildesk.types import Direction
 
 
@@ -62,8 +72,53 @@ def message_view(message: Message, attachments: list[AttachmentRow]) -> dict[str
     }
 
 
+def participant_view(row: Participant) -> dict[str, Any]:
+    return {"email": row.email, "name": row.name, "source": row.source,
+            "added_by": row.added_by, "added_at": _iso(row.added_at),
+            "active": row.removed_at is None, "removed_at": _iso(row.removed_at),
+            "removed_by": row.removed_by}
+
+
+def author_role(message: Message, customer_email: str, participants: set[str]) -> str:
+    """Whose words these are: customer, participant, agent, desk or other (a stranger)."""
+    if message.direction == Direction.OUT.value:
+        return "agent" if message.agent else "desk"
+    if message.kind in ("agent", "note"):
+        return "agent"
+    sender = message.from_addr.lower()
+    if sender == customer_email.lower():
+        return "customer"
+    return "participant" if sender in participants else "other"
+
+
+def deliveries_of(session: Session, messages: list[Message]) -> dict[int, list[dict[str, Any]]]:
+    """Per outbox row: who the mail went to and what became of it, recipient by recipient.
+
+    Rows written before delivery records existed are shown from the row itself.
+    """
+    ids = [m.outbox_id for m in messages if m.outbox_id is not None]
+    rows = {row.id: row for row in session.scalars(select(Outbox).where(Outbox.id.in_(ids)))}
+    found: dict[int, list[dict[str, Any]]] = {}
+    for record in session.scalars(select(Delivery).where(Delivery.outbox_id.in_(ids))
+                                  .order_by(Delivery.id)):
+        row_state = rows[record.outbox_id].state if record.outbox_id in rows else None
+        # A mail held back or dropped as a whole (a collision) never reached its queue.
+        state = row_state if record.state == "queued" and row_state in ("held", "dropped") \
+            else record.state
+        found.setdefault(record.outbox_id, []).append(
+            {"address": record.email, "role": record.role, "state": state,
+             "error": record.error, "at": _iso(record.updated_at)})
+    for row in rows.values():
+        if row.id not in found:
+            found[row.id] = [{"address": a, "role": "to", "state": row.state,
+                              "error": row.last_error, "at": _iso(row.sent_at)}
+                             for a in row.recipients or []]
+    return found
+
+
 def ticket_detail(session: Session, ticket: Ticket) -> dict[str, Any]:
-    view = ticket_summary(ticket, session.get(Contact, ticket.customer_id))
+    customer = session.get(Contact, ticket.customer_id)
+    view = ticket_summary(ticket, customer)
     messages = session.execute(select(Message).where(Message.ticket_id == ticket.id)
                                .order_by(Message.created_at, Message.id)).scalars().all()
     files = session.execute(select(AttachmentRow).where(
@@ -74,6 +129,17 @@ def ticket_detail(session: Session, ticket: Ticket) -> dict[str, Any]:
     events = session.execute(select(Event).where(Event.ticket_id == ticket.id)
                              .order_by(Event.at, Event.id)).scalars().all()
     view["messages"] = [message_view(m, by_message.get(m.id, [])) for m in messages]
+    people = session.scalars(select(Participant).where(Participant.ticket_id == ticket.id)
+                             .order_by(Participant.added_at, Participant.id)).all()
+    view["participants"] = [participant_view(p) for p in people]
+    active = {p.email for p in people}  # who took part, removed or not, for authorship
+    sent = deliveries_of(session, list(messages))
+    for message, shown in zip(messages, view["messages"], strict=True):
+        shown["author_role"] = author_role(message, customer.email if customer else "", active)
+        if message.direction == Direction.OUT.value and message.outbox_id is not None:
+            shown["deliveries"] = sent.get(message.outbox_id, [])
+            shown["delivered_to"] = [d["address"] for d in shown["deliveries"]
+                                     if d["state"] == "sent"]
     evidence = {e.detail.get("message"): e.detail.get("evidence", "")
                 for e in events if e.action == "threaded" and isinstance(e.detail, dict)}
     for message, shown in zip(messages, view["messages"], strict=True):

@@ -224,8 +224,13 @@ def test_actions_take_the_agents_path(holder: DeskHolder, base: str) -> None:
     problem(call(base + "/tickets/MD-999999/note", secret, {"text": "x"}), 404)
     problem(call(base + f"/tickets/{ref}/merge", secret, {"into": ref}), 409)  # into itself
     problem(call(base + f"/tickets/{ref}/merge", secret, {"into": "MD-999999"}), 422)
-    problem(call(base + f"/tickets/{ref}/cc", secret, {"add": ["x@y.example"]}), 501)
+    problem(call(base + f"/tickets/{ref}/cc", secret, {"remove": ["nobody@y.example"]}), 422)
     assert len(events(desk, ref)) == count
+    assert act("cc", {"add": ["jorge@cliente.example"]})["applied"]
+    shown = call(base + f"/tickets/{ref}", secret)
+    assert [p["email"] for p in valid("TicketDetail", shown[2])["participants"]] \
+        == ["jorge@cliente.example"]
+    count = len(events(desk, ref))
     other = opened(desk, "02-vpn")
     merged = act_on = call(base + f"/tickets/{other}/merge", secret, {"into": ref})
     assert act_on[0] == 200 and valid("ActionResult", merged[2])["ticket"]["status"] == "merged"

@@ -32,7 +32,7 @@ from maildesk.rules.schema import Agent
 from maildesk.runtime.desk import Desk
 from maildesk.store.models import Ticket
 from maildesk.store.queries import get_or_create_contact, log_event
-from maildesk.tickets import lifecycle, threader
+from maildesk.tickets import lifecycle, participants, threader
 from maildesk.tickets import operations as tickets
 from maildesk.tickets.merge import live_ticket
 from maildesk.types import Address, AuthorKind, Direction, ParsedMail, ThreadMatch, ThreadMethod
@@ -110,7 +110,7 @@ def _agent_mail(desk: Desk, session: Session, item: Item, ticket: Ticket,
     """Check every command first; then apply all of them, or none and tell the agent."""
     work = _work(item, identity, ticket)
     block, plan = read_commands(desk, session, ticket, work, strip_reply(item.mail.text))
-    errors = plan.errors or check_for(session, ticket, plan, block.body, work.agent.email) \
+    errors = plan.errors or check_for(session, ticket, plan, block.body, work.agent.email, desk) \
         or check_repair(session, ticket, item.mail, plan)
     if errors:
         reject(desk, session, ticket, work, errors, block.lines)
@@ -118,6 +118,8 @@ def _agent_mail(desk: Desk, session: Session, item: Item, ticket: Ticket,
     if plan.repair is not None:  # acts on where the repair leads: agents/repair_actions.py
         ticket, applied = repair_by_mail(desk, session, ticket, work, plan, block.body)
     else:
+        if not plan.note:
+            _copied_by_agent(desk, session, item, ticket, identity.agent.email)
         if block.body and not plan.note:
             work = replace(work, collision=collisions.find(
                 session, ticket, item.mail, work.agent.email, item.now,
@@ -127,6 +129,15 @@ def _agent_mail(desk: Desk, session: Session, item: Item, ticket: Ticket,
         confirm(desk, session, ticket, work, applied)
     kind = "agent-note" if plan.note else "agent-reply"
     return _final(item, ticket, kind, f"by {identity.agent.email} ({identity.proof})")
+
+
+def _copied_by_agent(desk: Desk, session: Session, item: Item, ticket: Ticket,
+                     agent: str) -> list[str]:
+    """Whom the agent's own reply copied (To/Cc besides the desk) take part from now on,
+    and so receive this answer and the next ones."""
+    return participants.add_from_mail(desk, session, ticket,
+                                      participants.of_mail(item.mail.to, item.mail.cc),
+                                      actor=agent, now=item.now, source=participants.AGENT_CC)
 
 
 def _final(item: Item, ticket: Ticket, kind: str, detail: str) -> Item:
@@ -228,6 +239,7 @@ def _open_from_cc(desk: Desk, session: Session, item: Item, identity: Identity,
                                   attachments_root=desk.attachments_root, agent=agent)
     tickets.assign(session, ticket, agent=agent, team=None, actor=agent, now=item.now,
                    reason="opened by this agent")
+    _copied_by_agent(desk, session, item, ticket, agent)
     lifecycle.record_first_response(desk, ticket, item.now)
     tickets.set_status(session, ticket, after_reply(desk, Plan()), actor=agent, now=item.now,
                        reason="agent's first mail", sla=desk.sla)

@@ -4,13 +4,17 @@ bounced and mark that outbox item; they never open a ticket or get an answer."""
 from __future__ import annotations
 
 from dataclasses import replace
+from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from maildesk.mail.addresses import normalise_address
 from maildesk.outbox.counts import suppress
+from maildesk.outbox.notices import tell_sender
 from maildesk.pipeline.item import Item, Outcome
 from maildesk.runtime.desk import Desk
+from maildesk.store.models import Delivery as DeliveryRecord
 from maildesk.store.models import Outbox, Ticket
 from maildesk.store.queries import log_event
 from maildesk.tickets import operations as tickets
@@ -40,11 +44,16 @@ def bounce(desk: Desk, session: Session, item: Item) -> Item:
     detail = {"outbox_id": row.id, "kind": row.kind, "recipients": list(report.recipients),
               "action": report.action, "status": report.status}
     if report.permanent:
-        row.state = OutboxState.BOUNCED
-        row.last_error = f"{report.status} {report.diagnostic}".strip()
+        error = f"{report.status} {report.diagnostic}".strip()
+        records = _mark_bounced(session, row, report, error, item.now)
+        if all(r.state == OutboxState.BOUNCED.value for r in records):
+            row.state = OutboxState.BOUNCED
+        row.last_error = error
         _suppress(session, report, item, desk)
+        detail["bounced"] = [r.email for r in records if r.state == OutboxState.BOUNCED.value]
         log_event(session, ticket.id, "system", "delivery-bounced", detail,
                   report.diagnostic, at=item.now)
+        tell_sender(desk, session, ticket, row, records, item.now)
     else:
         log_event(session, ticket.id, "system", f"delivery-{report.action}", detail,
                   report.diagnostic, at=item.now)
@@ -61,6 +70,21 @@ def _bounced_row(session: Session, report: DeliveryReport, item: Item) -> Outbox
         if row is not None:
             return row
     return None
+
+
+def _mark_bounced(session: Session, row: Outbox, report: DeliveryReport, error: str,
+                  now: datetime) -> list[DeliveryRecord]:
+    """Mark the recipients the report names; a report naming none of a one-recipient
+    mail's recipients (a forwarded address) is about that one recipient."""
+    records = list(session.scalars(select(DeliveryRecord).where(
+        DeliveryRecord.outbox_id == row.id).order_by(DeliveryRecord.id)))
+    named = {normalise_address(r) for r in report.recipients}
+    hit = [r for r in records if r.email in named]
+    if not hit and len(records) == 1:
+        hit = records
+    for record in hit:
+        record.state, record.error, record.updated_at = OutboxState.BOUNCED.value, error, now
+    return records
 
 
 def _suppress(session: Session, report: DeliveryReport, item: Item, desk: Desk) -> None:

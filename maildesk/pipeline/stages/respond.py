@@ -28,6 +28,7 @@ from maildesk.runtime.desk import Desk
 from maildesk.sla.wording import expected_first_response, format_local
 from maildesk.store.models import Contact, Message, Ticket
 from maildesk.store.queries import log_event
+from maildesk.tickets import participants
 from maildesk.tickets.links import status_link
 from maildesk.types import AuthorKind, Direction, ThreadMethod
 
@@ -151,6 +152,8 @@ def was_party(session: Session, ticket: Ticket, customer: Contact, sender: str,
     """Whether `sender` took part before this mail: the customer, the assignee, a
     watcher, or a sender or recipient of earlier mail received on the ticket."""
     if sender in {customer.email, (ticket.assignee or "").lower(), *(ticket.watchers or [])}:
+        return True
+    if participants.is_participant(session, ticket.id, sender):
         return True
     rows = session.execute(select(Message.from_addr, Message.to_addrs, Message.cc_addrs).where(
         Message.ticket_id == ticket.id, Message.direction == Direction.IN.value,

@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = 'api_webhooks'
-down_revision = 'phase'
+down_revision = 'participants'
 branch_labels = None
 depends_on = None
 
