@@ -24,7 +24,7 @@ from aiohttp import web
 from sqlalchemy import and_, or_, select
 
 from maildesk.agents.tokens import verify_link
-from maildesk.runtime.desk import Desk, DeskHolder
+from maildesk.runtime.desk import Desk, DeskHolder, holder_of
 from maildesk.sla.wording import format_local
 from maildesk.store.db import transaction
 from maildesk.store.models import Contact, Message, Ticket
@@ -33,6 +33,7 @@ from maildesk.tickets.links import STATUS, SURVEY, link_keys
 from maildesk.tickets.operations import find_ticket_by_ref
 from maildesk.tickets.views import Author, public_author
 from maildesk.types import AuthorKind, Direction
+from maildesk.web.form_page import HOLDER, form_routes
 from maildesk.web.pages import render, texts
 
 log = logging.getLogger(__name__)
@@ -244,12 +245,16 @@ async def status_page(request: web.Request) -> web.Response:
 
 # -- server -------------------------------------------------------------------------------
 
-def make_app(desk: Desk) -> web.Application:
-    app = web.Application(client_max_size=MAX_BODY)
-    app[DESK] = desk
+def make_app(desk: Desk | DeskHolder) -> web.Application:
+    """The pages; bodies are capped at the form's size (links' forms check their token
+    before reading a body, so only the form at /new reads large ones)."""
+    holder = holder_of(desk)
+    app = web.Application(client_max_size=max(MAX_BODY, holder.current.config.web.form_max_size))
+    app[DESK] = holder.current
+    app[HOLDER] = holder
     app.add_routes([web.get("/survey/{token}", survey_form),
                     web.post("/survey/{token}", survey_submit),
-                    web.get("/status/{token}", status_page)])
+                    web.get("/status/{token}", status_page), *form_routes()])
     return app
 
 
@@ -259,7 +264,7 @@ def split_listen(listen: str) -> tuple[str, int]:
     return host.strip("[]") or "127.0.0.1", int(port)
 
 
-async def start(desk: Desk, host: str, port: int) -> tuple[web.AppRunner, int]:
+async def start(desk: Desk | DeskHolder, host: str, port: int) -> tuple[web.AppRunner, int]:
     """Serve on host:port (0 for any free port); returns the runner and the bound port."""
     runner = web.AppRunner(make_app(desk), access_log=None)
     await runner.setup()
@@ -274,8 +279,9 @@ async def web_worker(holder: DeskHolder, stop: asyncio.Event) -> None:
     if not desk.config.web.listen:
         return
     host, port = split_listen(desk.config.web.listen)
-    runner, bound = await start(desk, host, port)
-    log.info("web: survey and status pages on %s:%d", host, bound)
+    runner, bound = await start(holder, host, port)
+    log.info("web: survey and status pages%s on %s:%d",
+             " and the form at /new" if desk.config.web.form else "", host, bound)
     try:
         await stop.wait()
     finally:
