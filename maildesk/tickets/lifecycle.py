@@ -71,17 +71,18 @@ def _tell_customer(desk: Desk, session: Session, ticket: Ticket, old: TicketStat
     if status == TicketStatus.CLOSED:
         context = ClosureContext(ticket_ref=ticket.ref, subject=ticket.subject,
                                  customer_name=customer.name,
-                                 survey_links=survey_links(desk, ticket.ref),
-                                 status_url=status_link(desk, ticket.ref))
+                                 survey_links=survey_links(desk, ticket.ref, ticket.brand),
+                                 status_url=status_link(desk, ticket.ref, ticket.brand))
         letter = outbound.customer_letter(desk, ticket, customer.email, "closure", context)
     else:
         notice = customer_notice(old, status)
         if not notice:
             return
         update = UpdateContext(ticket_ref=ticket.ref, subject=ticket.subject,
-                                agent_text=agent_text, agent_name=agent_name or desk.config.desk.name,
+                                agent_text=agent_text,
+                                agent_name=agent_name or outbound.face(desk, ticket).name,
                                 customer_name=customer.name, status=notice,
-                                status_url=status_link(desk, ticket.ref))
+                                status_url=status_link(desk, ticket.ref, ticket.brand))
         letter = outbound.customer_letter(desk, ticket, customer.email, "update", update)
     outbound.send(desk, session, ticket, letter, now)
 
