@@ -26,7 +26,7 @@ COMMANDS = {
     "fetch": "fetch", "status": "status", "tickets": "tickets", "outbox": "outbox",
     "quarantine": "quarantine", "rules": "rules", "import": "importing", "kb": "kb",
     "report": "report", "tick": "tick", "secret": "secret", "auth": "auth",
-    "strip": "strip", "macros": "macros", "thread": "thread",
+    "strip": "strip", "macros": "macros", "thread": "thread", "privacy": "privacy",
 }
 
 
