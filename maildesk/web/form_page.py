@@ -14,11 +14,13 @@ import asyncio
 import logging
 from collections.abc import Mapping
 from typing import Any
+from urllib.parse import urlsplit
 
 from aiohttp import web
 from multidict import MultiDictProxy
 from sqlalchemy import select
 
+from maildesk.config.brands import Brand
 from maildesk.errors import TemporaryFailure
 from maildesk.mail.mime import safe_filename
 from maildesk.pipeline.flow import Accepted, accept
@@ -49,8 +51,22 @@ def _language(request: web.Request, posted: Mapping[str, object] | None = None) 
                          _desk(request).config.desk.language)
 
 
-def _page(desk: Desk, name: str, lang: str, status: int, **context: object) -> web.Response:
-    html = render(name, lang, desk_name=desk.config.desk.name, **context)
+def _brand(request: web.Request, posted: Mapping[str, object] | None = None) -> Brand | None:
+    """The brand whose form this is: ?brand=NAME (kept in a hidden field), else the
+    brand whose base_url names the host the page was asked for."""
+    config = _desk(request).config
+    chosen = posted.get("brand") if posted else request.query.get("brand")
+    if isinstance(chosen, str) and config.brand(chosen):
+        return config.brand(chosen)
+    host = request.host.lower()
+    return next((b for b in config.brands
+                 if b.base_url and urlsplit(b.base_url).netloc.lower() == host), None)
+
+
+def _page(desk: Desk, name: str, lang: str, status: int, brand: Brand | None = None,
+          **context: object) -> web.Response:
+    html = render(name, lang, desk_name=brand.display_name if brand else desk.config.desk.name,
+                  **context)
     response = web.Response(text=html, status=status, content_type="text/html",
                             charset="utf-8", headers=HEADERS)
     response.headers["Content-Language"] = lang
@@ -64,7 +80,9 @@ def _form(request: web.Request, lang: str, status: int = 200,
     desk = _desk(request)
     nonce = request.cookies.get(guard.COOKIE) or guard.new_nonce()
     t = texts(lang)
-    response = _page(desk, "new", lang, status, title=t["form_title"], values=values or {},
+    brand = _brand(request, values)
+    response = _page(desk, "new", lang, status, brand, brand_name=brand.name if brand else "",
+                     title=t["form_title"], values=values or {},
                      problems=problems or {}, notice=notice,
                      token=guard.form_token(desk.config, nonce),
                      max_mb=max(1, desk.config.web.form_max_size // (1024 * 1024)))
@@ -77,7 +95,10 @@ def _form(request: web.Request, lang: str, status: int = 200,
 async def form_get(request: web.Request) -> web.Response:
     if not _desk(request).config.web.form:
         raise web.HTTPNotFound()
-    return _form(request, _language(request))
+    brand = _brand(request)
+    return _form(request, _language(request, {"lang": brand.language} if brand and not
+                                     request.query.get("lang") and brand.language else None),
+                 values={"brand": brand.name} if brand else None)
 
 
 def _submission(posted: MultiDictProxy[Any]) -> Submission:
@@ -111,18 +132,20 @@ async def form_post(request: web.Request) -> web.Response:
         return _form(request, lang, 400, notice=texts(lang)["bad_request"])
     lang = _language(request, posted)
     submission = _submission(posted)
-    return await _handle(request, desk, lang, submission, str(posted.get("csrf", "")))
+    return await _handle(request, desk, lang, submission, str(posted.get("csrf", "")),
+                         _brand(request, posted))
 
 
 async def _handle(request: web.Request, desk: Desk, lang: str, submission: Submission,
-                  token: str) -> web.Response:
+                  token: str, brand: Brand | None) -> web.Response:
     t = texts(lang)
-    values = dict(submission.values)
+    values = dict(submission.values) | ({"brand": brand.name} if brand else {})
+    to = brand.address if brand else desk.config.desk.address
     if not guard.token_ok(desk.config, token, request.cookies.get(guard.COOKIE)):
         return _form(request, lang, 403, values, notice=t["form_expired"])
     if submission.honeypot:  # a bot: it sees success, nothing is kept
         log.info("web form: honeypot filled from %s; dropped", request.remote)
-        return _page(desk, "message", lang, 200, title=t["received_title"],
+        return _page(desk, "message", lang, 200, brand, title=t["received_title"],
                      message=t["received_plain"])
     problems = check(submission)
     if problems:
@@ -132,22 +155,23 @@ async def _handle(request: web.Request, desk: Desk, lang: str, submission: Submi
     if limited:
         log.warning("web form: %s limit reached for %s from %s", limited,
                     submission.email, ip)
-        return _page(desk, "message", lang, 429, title=t["limited_title"], message=t["limited"])
-    raw = RawMail(data=build_mail(submission, to=desk.config.desk.address, token=token,
-                                  now=desk.clock(), language=lang),
+        return _page(desk, "message", lang, 429, brand, title=t["limited_title"],
+                     message=t["limited"])
+    raw = RawMail(data=build_mail(submission, to=to, token=token, now=desk.clock(),
+                                  language=lang),
                   source=Source.WEB, envelope_from=submission.email,
-                  envelope_to=(desk.config.desk.address,), source_ref=guard.client_ref(ip),
+                  envelope_to=(to,), source_ref=guard.client_ref(ip),
                   received_at=desk.clock())
     try:
         result = await asyncio.to_thread(accept, desk, raw)
     except TemporaryFailure as exc:
         log.error("web form: not stored (%s); the customer is asked to try again", exc)
-        return _page(desk, "message", lang, 503, title=t["unavailable_title"],
+        return _page(desk, "message", lang, 503, brand, title=t["unavailable_title"],
                      message=t["unavailable"])
     ref = await asyncio.to_thread(_ref_of, desk, result)
     log.info("web form: raw=%s ref=%s from=<%s> ip=%s", result.raw_id, ref or "-",
              submission.email, ip)
-    return _page(desk, "received", lang, 200, title=t["received_title"], ref=ref or "",
+    return _page(desk, "received", lang, 200, brand, title=t["received_title"], ref=ref or "",
                  email=submission.email)
 
 

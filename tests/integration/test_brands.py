@@ -132,3 +132,21 @@ def test_brand_mail_is_answered_as_the_brand(branded: tuple[Desk, int], smtp_sin
 
     report = json.loads(cli(desk, "report", "--brand", "globex", "--format", "json"))
     assert report["volume"]["total"] == 1
+
+
+def test_a_brand_has_its_own_web_form(branded: tuple[Desk, int]) -> None:
+    import requests
+
+    from tests.integration.test_survey import serving
+    from tests.integration.test_web_form import fields, token_of
+
+    desk, _ = branded
+    with serving(desk) as base:
+        client = requests.Session()
+        page = client.get(f"{base}/new?brand=globex")
+        assert '<html lang="es">' in page.text and "Globex Help" in page.text
+        sent = client.post(f"{base}/new", data=fields(token_of(page.text), brand="globex"))
+    assert sent.status_code == 200 and "GX-" in sent.text
+    with desk.sessions() as session:
+        ticket = session.query(Ticket).one()
+    assert (ticket.brand, ticket.channel) == ("globex", "web")
