@@ -100,13 +100,14 @@ def _duplicates(path: Path, brands: list[Brand], problems: list[Problem]) -> Non
     names = [b.name for b in brands]
     for name in sorted({n for n in names if names.count(n) > 1}):
         problems.append(Problem(str(path), None, "brands.name", f"duplicate brand {name!r}"))
-    seen: dict[str, str] = {}
-    for brand in brands:
+    seen: dict[str, int] = {}
+    for index, brand in enumerate(brands):
         for address in brand.addresses:
-            other = seen.setdefault(base_address(address), brand.name)
-            if other != brand.name:
+            other = seen.setdefault(base_address(address), index)
+            if other != index:
                 problems.append(Problem(str(path), None, "brands.addresses",
-                                        f"{address} belongs to brands {other!r} and {brand.name!r}"))
+                                        f"{address} belongs to brands {brands[other].name!r} "
+                                        f"and {brand.name!r}"))
 
 
 def brand_for(brands: Iterable[Brand], recipients: Iterable[str]) -> Brand | None:
