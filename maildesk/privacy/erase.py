@@ -21,7 +21,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, delete, func, select
+from sqlalchemy import Engine, delete, func, select, update
 from sqlalchemy.orm import Session
 
 from maildesk.privacy.holdings import Holdings, pseudonym
@@ -29,6 +29,7 @@ from maildesk.store.blobs import blob_path
 from maildesk.store.models import (
     AttachmentRow,
     Blob,
+    Contact,
     Message,
     Outbox,
     RawMessage,
@@ -108,14 +109,27 @@ def erase(session: Session, secret: bytes, held: Holdings, now: datetime, *,
     done.tickets = len(held.tickets)
     done.mentions = _mentions(session, held.mentions, own, swap)
     if held.contact is not None:
-        held.contact.email, held.contact.name = stand_in, ""
-        held.contact.organisation = None
+        _contact(session, held.contact, stand_in)
         done.contact = True
     session.execute(delete(Suppression).where(Suppression.email == held.email))
     for ticket in held.tickets:
         log_event(session, ticket.id, ACTOR, "erased", {"customer": stand_in},
                   "personal data erased on request", at=now)
     return done
+
+
+def _contact(session: Session, contact: Contact, stand_in: str) -> None:
+    """The contact becomes the pseudonym; erased before (they wrote again since), their
+    tickets join the pseudonym's contact, so reports still see one customer."""
+    earlier = session.execute(select(Contact).where(Contact.email == stand_in)
+                              ).scalar_one_or_none()
+    if earlier is None or earlier.id == contact.id:
+        contact.email, contact.name, contact.organisation = stand_in, "", None
+        return
+    session.execute(update(Ticket).where(Ticket.customer_id == contact.id)
+                    .values(customer_id=earlier.id))
+    session.flush()
+    session.delete(contact)
 
 
 def _blank(session: Session, message: Message, swap: Replacer) -> None:

@@ -128,6 +128,14 @@ def test_erase_leaves_no_copy_and_keeps_the_figures(privacy_desk: Desk) -> None:
     again = accept(desk, RawMail(eml("privacy/marta.eml"), Source.SMTP))
     assert not again.duplicate and again.outcome is not None
     assert again.outcome.kind == "new-ticket"
+    # Erasing them again folds the new contact into the same pseudonym.
+    second = json.loads(cli(desk, "erase", EMAIL).removeprefix("erased: "))
+    assert second["pseudonym"] == done["pseudonym"] and second["tickets"] == 1
+    with desk.sessions() as session:
+        assert session.execute(select(func.count()).select_from(Contact).where(
+            Contact.email == done["pseudonym"])).scalar_one() == 1
+        assert session.execute(select(func.count(func.distinct(Ticket.customer_id))).where(
+            Ticket.subject != "Pedido 311 sin entregar")).scalar_one() == 1
 
 
 def test_retention_purges_old_raw_bytes_and_attachments(privacy_desk: Desk) -> None:
