@@ -20,9 +20,9 @@ from datetime import datetime, timedelta
 from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session
 
-from maildesk.agents.keys import live_keys
 from maildesk.agents.tokens import sign_link, verify_link
 from maildesk.config.model import Config
+from maildesk.runtime.desk import Desk
 from maildesk.store.models import RawMessage
 from maildesk.types import Source
 
@@ -35,16 +35,16 @@ def new_nonce() -> str:
     return secrets.token_urlsafe(18)
 
 
-def form_token(config: Config, nonce: str) -> str:
-    return sign_link(config.secret(), PURPOSE, nonce, int(time.time()) + TOKEN_SECONDS)
+def form_token(desk: Desk, nonce: str) -> str:
+    return sign_link(desk.secret(), PURPOSE, nonce, int(time.time()) + TOKEN_SECONDS)
 
 
-def token_ok(config: Config, token: str, nonce: str | None) -> bool:
+def token_ok(desk: Desk, token: str, nonce: str | None) -> bool:
     """The token is authentic, unexpired, and was issued for this browser's cookie."""
     if not nonce or not token:
         return False
     now = time.time()
-    value = verify_link(live_keys(config.desk.secret_file, now), PURPOSE, token, now)
+    value = verify_link(desk.keys.live(now), PURPOSE, token, now)
     return value is not None and secrets.compare_digest(value, nonce)
 
 

@@ -84,7 +84,7 @@ def _form(request: web.Request, lang: str, status: int = 200,
     response = _page(desk, "new", lang, status, brand, brand_name=brand.name if brand else "",
                      title=t["form_title"], values=values or {},
                      problems=problems or {}, notice=notice,
-                     token=guard.form_token(desk.config, nonce),
+                     token=guard.form_token(desk, nonce),
                      max_mb=max(1, desk.config.web.form_max_size // (1024 * 1024)))
     if request.cookies.get(guard.COOKIE) != nonce:
         response.set_cookie(guard.COOKIE, nonce, path="/new", httponly=True,
@@ -141,7 +141,7 @@ async def _handle(request: web.Request, desk: Desk, lang: str, submission: Submi
     t = texts(lang)
     values = dict(submission.values) | ({"brand": brand.name} if brand else {})
     to = brand.address if brand else desk.config.desk.address
-    if not guard.token_ok(desk.config, token, request.cookies.get(guard.COOKIE)):
+    if not guard.token_ok(desk, token, request.cookies.get(guard.COOKIE)):
         return _form(request, lang, 403, values, notice=t["form_expired"])
     if submission.honeypot:  # a bot: it sees success, nothing is kept
         log.info("web form: honeypot filled from %s; dropped", request.remote)
