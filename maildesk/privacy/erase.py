@@ -67,7 +67,10 @@ class Replacer:
     """Replaces an address (any case) and a display name in text, lists and JSON."""
 
     def __init__(self, email: str, name: str, stand_in: str) -> None:
-        words = [re.escape(email)] + ([re.escape(name)] if len(name.strip()) >= 3 else [])
+        # The name only as whole words of 3 characters or more: "Ana" must not turn
+        # "Analysis" into a pseudonym.
+        words = [re.escape(email)] + ([rf"\b{re.escape(name.strip())}\b"]
+                                      if len(name.strip()) >= 3 else [])
         self.pattern = re.compile("|".join(words), re.IGNORECASE)
         self.stand_in = stand_in
         self.email_bytes = re.compile(re.escape(email.encode()), re.IGNORECASE)
