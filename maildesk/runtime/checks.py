@@ -11,7 +11,7 @@ from maildesk.agents import macros
 from maildesk.config.model import Config
 from maildesk.errors import ConfigError, Problem
 from maildesk.outbox.context import samples
-from maildesk.runtime.desk import load_resources, load_templates
+from maildesk.runtime.desk import load_brand_templates, load_resources, load_templates
 
 Check = Callable[[Config], list[Problem]]
 
@@ -43,7 +43,17 @@ def check_macros(config: Config) -> list[Problem]:
     return macros.check(macros.book_for(config), ruleset)
 
 
-CHECKS: list[Check] = [check_resources, check_template_rendering, check_macros]
+def check_brand_templates(config: Config) -> list[Problem]:
+    """Each [[brands]] template folder compiles and renders, over the desk's templates."""
+    try:
+        stores = load_brand_templates(config)
+    except ConfigError as exc:
+        return exc.problems
+    return [problem for store in stores.values() for problem in store.check(samples())]
+
+
+CHECKS: list[Check] = [check_resources, check_template_rendering, check_macros,
+                       check_brand_templates]
 
 
 def validate_all(config: Config) -> list[Problem]:
