@@ -44,12 +44,16 @@ def check_macros(config: Config) -> list[Problem]:
 
 
 def check_brand_templates(config: Config) -> list[Problem]:
-    """Each [[brands]] template folder compiles and renders, over the desk's templates."""
+    """Each [[brands]] template folder compiles and renders, over the desk's templates
+    (whose own problems the checks above report once)."""
     try:
         stores = load_brand_templates(config)
     except ConfigError as exc:
-        return exc.problems
-    return [problem for store in stores.values() for problem in store.check(samples())]
+        problems = exc.problems
+    else:
+        problems = [p for store in stores.values() for p in store.check(samples())]
+    folders = tuple(str(b.templates) for b in config.brands if b.templates)
+    return [p for p in problems if folders and str(p.path).startswith(folders)]
 
 
 CHECKS: list[Check] = [check_resources, check_template_rendering, check_macros,

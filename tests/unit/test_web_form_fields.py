@@ -81,3 +81,19 @@ templates = "nowhere"
                      "duplicate brand 'globex'", "belongs to brands"):
         assert expected in text
     assert "maildesk.toml:23: brands.language" in text.replace(str(path), "maildesk.toml")
+
+
+def test_check_reports_a_broken_brand_template(tmp_path: Path) -> None:
+    from maildesk.runtime.checks import validate_all
+
+    path = write_desk(tmp_path, "sqlite:///x.db", """
+[[brands]]
+name = "globex"
+addresses = ["help@globex.example"]
+templates = "globex"
+""")
+    (tmp_path / "globex" / "en").mkdir(parents=True)
+    (tmp_path / "globex" / "en" / "ack.txt.j2").write_text(
+        "{% block subject %}Hi {{ subject }{% endblock %}\n")
+    problems = validate_all(load_config(path))
+    assert [p.path.endswith("globex/en/ack.txt.j2") for p in problems] == [True]
