@@ -6,13 +6,13 @@ raw_messages.purged_at and blobs.purged_at record when [retention] removed the b
 while keeping the row (dedup by Message-ID, counts and sizes stay right).
 
 Revision ID: form_brands_privacy
-Revises: repair
+Revises: phase
 """
 import sqlalchemy as sa
 from alembic import op
 
 revision = 'form_brands_privacy'
-down_revision = 'repair'
+down_revision = 'phase'
 branch_labels = None
 depends_on = None
 
