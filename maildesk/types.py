@@ -18,6 +18,7 @@ class Source(StrEnum):
     PIPE = "pipe"
     IMPORT = "import"
     CLI = "cli"
+    WEB = "web"  # the web form at /new
 
 
 class TicketStatus(StrEnum):

@@ -71,9 +71,11 @@ def cli_mail(agent: Agent, ticket: Ticket, text: str) -> ParsedMail:
                       from_addr=Address(agent.email, agent.name), text=text)
 
 
-def from_name(desk: Desk, agent: Agent) -> str:
-    """"Ana García — Acme Support": the customer sees who answered, from the desk."""
-    return f"{agent.name} — {desk.config.desk.name}" if agent.name else desk.config.desk.name
+def from_name(desk: Desk, agent: Agent, ticket: Ticket | None = None) -> str:
+    """"Ana García — Acme Support": the customer sees who answered, from the desk (or
+    the ticket's brand)."""
+    name = outbound.face(desk, ticket).name if ticket is not None else desk.config.desk.name
+    return f"{agent.name} — {name}" if agent.name else name
 
 
 @dataclass(frozen=True, slots=True)
@@ -244,11 +246,12 @@ def _answer(desk: Desk, session: Session, ticket: Ticket, work: Work, body: str,
     old, target = TicketStatus(ticket.status), after_reply(desk, plan)
     notice = "" if target == TicketStatus.CLOSED else lifecycle.customer_notice(old, target)
     context = UpdateContext(ticket_ref=ticket.ref, subject=ticket.subject, agent_text=body,
-                            agent_name=work.agent.name or desk.config.desk.name,
+                            agent_name=work.agent.name or outbound.face(desk, ticket).name,
                             customer_name=customer.name, status=notice)
     files = tuple(a for a in work.mail.attachments if not a.inline)
     letter = outbound.customer_letter(desk, ticket, customer.email, "update", context,
-                                      from_name=from_name(desk, work.agent), attachments=files,
+                                      from_name=from_name(desk, work.agent, ticket),
+                                      attachments=files,
                                       cc=participants.copies(desk, session, ticket),
                                       agent=work.agent.email)
     row = outbound.send(desk, session, ticket, letter, work.now,

@@ -27,7 +27,7 @@ COMMANDS = {
     "quarantine": "quarantine", "rules": "rules", "import": "importing", "kb": "kb",
     "report": "report", "tick": "tick", "secret": "secret", "auth": "auth",
     "strip": "strip", "macros": "macros", "thread": "thread", "api": "api",
-    "webhooks": "webhooks",
+    "webhooks": "webhooks", "privacy": "privacy",
 }
 
 

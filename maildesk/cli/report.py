@@ -25,6 +25,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("--from", dest="first_day", type=_date, metavar="DATE")
     parser.add_argument("--to", dest="last_day", type=_date, metavar="DATE")
     parser.add_argument("--queue", "-q")
+    parser.add_argument("--brand", help="only tickets of this [[brands]] name")
     parser.add_argument("--format", "-f", choices=FORMATS, default="text")
     parser.add_argument("-o", "--output", type=Path, metavar="FILE",
                         help="write here instead of standard output")
@@ -38,7 +39,8 @@ def run(args: argparse.Namespace) -> int:
     desk = desk_from(args, lenient=True)
     with desk.sessions() as session:
         report = build(session, timezone=desk.config.desk.timezone, now=desk.clock(),
-                       first_day=args.first_day, last_day=args.last_day, queue=args.queue)
+                       first_day=args.first_day, last_day=args.last_day, queue=args.queue,
+                       brand=args.brand)
     output = render(report, args.format)
     if args.output:
         args.output.write_text(output, encoding="utf-8")

@@ -15,6 +15,7 @@ from sqlalchemy import func, select
 
 from maildesk.auth.accounts import states
 from maildesk.cli.common import desk_from, print_json
+from maildesk.privacy.retention import status as retention_status
 from maildesk.runtime.backlog import read_backlog
 from maildesk.store.models import DaemonStatus, RawMessage
 from maildesk.types import RawState
@@ -47,7 +48,8 @@ def gather(desk) -> dict[str, Any]:  # type: ignore[no-untyped-def]
                                         .group_by(RawMessage.state)).all())
         backlog = read_backlog(session, now)
         webhooks = webhook_overview(session, desk.config.webhooks)
-    return {"up": any(is_up(d, now) for d in daemons),
+        retention = retention_status(session, desk.config.retention)
+    return {"retention": retention, "up": any(is_up(d, now) for d in daemons),
             "daemons": [_daemon(d, now) for d in daemons],
             "stored_by_source": by_source, "stored_by_state": by_state,
             "quarantined": by_state.get(RawState.QUARANTINED, 0),
@@ -93,6 +95,7 @@ def _print(report: dict[str, Any]) -> None:
     _print_backlog(report["backlog"])
     _print_oauth(report["oauth"])
     _print_webhooks(report["webhooks"])
+    _print_retention(report["retention"])
 
 
 def _print_webhooks(hooks: list[dict[str, Any]]) -> None:
@@ -103,6 +106,15 @@ def _print_webhooks(hooks: list[dict[str, Any]]) -> None:
                  f"--hook {h['name']}`" if h["paused_at"] else
                  f"{h['failures']} failure(s) in a row" if h["failures"] else "ok")
         print(f"webhook {h['name']}: {h['queued']} queued, {state}")
+
+
+def _print_retention(r: dict[str, Any]) -> None:
+    def days(n: int) -> str:
+        return f"{n}d" if n else "kept"
+
+    print(f"retention: raw {days(r['raw_days'])}, attachments {days(r['attachments_days'])}, "
+          f"closed tickets {days(r['closed_ticket_days'])}; last pass {r['last_run'] or 'never'}"
+          f"; purged raw {r['raw_purged']}, attachments {r['attachments_purged']}")
 
 
 def _print_oauth(accounts: list[dict[str, Any]]) -> None:

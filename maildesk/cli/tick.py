@@ -9,9 +9,11 @@ claiming or applying an action.
 from __future__ import annotations
 
 import argparse
+from dataclasses import asdict
 from datetime import UTC, datetime
 
 from maildesk.cli.common import desk_from, print_json
+from maildesk.privacy import retention
 from maildesk.runtime.desk import Desk
 from maildesk.sla.planner import plan_timers
 from maildesk.sla.scheduler import (
@@ -67,13 +69,17 @@ def run(args: argparse.Namespace) -> int:
     try:
         now = args.now or desk.clock()
         result = preview(desk, now) if args.dry_run else tick(desk, now)
+        # Cron mode runs [retention] too, as the daemon's worker does.
+        kept = retention.apply(desk, now) if desk.config.retention.enabled and \
+            not args.dry_run else None
     finally:
         desk.close()
     if args.json:
         print_json({"now": result.now, "checked": result.checked, "skipped": result.skipped,
                     "failed": result.failed,
                     "actions": [{"ref": a.ref, "kind": a.kind, "due_at": a.due_at,
-                                 "detail": a.detail} for a in result.actions]})
+                                 "detail": a.detail} for a in result.actions]}
+                   | ({"retention": asdict(kept)} if kept else {}))
     else:
         for action in result.actions:
             print(f"{action.ref}  {action.kind:<18} due {action.due_at.isoformat()}  "
@@ -82,4 +88,7 @@ def run(args: argparse.Namespace) -> int:
               + f"{len(result.actions)} action(s) on {result.checked} ticket(s)"
               + (f", {result.skipped} busy" if result.skipped else "")
               + (f", {result.failed} failed" if result.failed else ""))
+        if kept:
+            print(f"retention: purged raw {kept.raw}, attachments {kept.attachments}; "
+                  f"erased customers {kept.customers}")
     return 1 if result.failed else 0

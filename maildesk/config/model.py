@@ -9,11 +9,12 @@ from __future__ import annotations
 import os
 import re
 import tomllib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from maildesk.config.brands import Brand, brand_for, read_brands
 from maildesk.config.integrations import ApiConfig, WebhookConfig, read_api, read_webhooks
 from maildesk.config.reader import Locator, Reader, read_duration, read_positive
 from maildesk.config.services import (
@@ -129,6 +130,31 @@ class ParticipantsConfig:
     excluded_domains: tuple[str, ...] = ()  # addresses of these domains are never added
 
 
+@dataclass(frozen=True, slots=True)
+class RetentionConfig:
+    """[retention]: how long personal data is kept (0 = for ever), applied by the timers."""
+
+    raw_days: int = 0  # raw bytes of processed mail
+    attachments_days: int = 0  # attachment files
+    closed_ticket_days: int = 0  # tickets closed longer ago are erased (pseudonymised)
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.raw_days or self.attachments_days or self.closed_ticket_days)
+
+
+def _retention(r: Reader) -> RetentionConfig:
+    r.unknown({"raw_days", "attachments_days", "closed_ticket_days"})
+    values = {}
+    for key in ("raw_days", "attachments_days", "closed_ticket_days"):
+        value = r.get(key, int, 0)
+        if value < 0:
+            r.fail(key, "must be 0 (keep for ever) or a number of days")
+            value = 0
+        values[key] = value
+    return RetentionConfig(**values)
+
+
 AFTER_REPLY = ("open", "pending")
 
 
@@ -174,6 +200,8 @@ class Config:
     api: ApiConfig = field(default_factory=ApiConfig)
     webhooks: tuple[WebhookConfig, ...] = ()
     participants: ParticipantsConfig = field(default_factory=ParticipantsConfig)
+    brands: tuple[Brand, ...] = ()
+    retention: RetentionConfig = field(default_factory=RetentionConfig)
     raw: dict[str, Any] = field(default_factory=dict)  # the whole parsed file, for sections added later
 
     @property
@@ -191,6 +219,13 @@ class Config:
     def secret(self) -> bytes:
         """The signing secret (HMAC tokens); read from secret_file, never from the config."""
         return self.desk.secret_file.read_bytes().strip()
+
+    def brand(self, name: str | None) -> Brand | None:
+        """The brand named so (stored on a ticket), or None for the desk itself."""
+        return next((b for b in self.brands if b.name == name), None) if name else None
+
+    def brand_for(self, recipients: tuple[str, ...] | list[str]) -> Brand | None:
+        return brand_for(self.brands, recipients)
 
     def section(self, name: str) -> dict[str, Any]:
         value = self.raw.get(name, {})
@@ -365,7 +400,13 @@ def load_config(path: Path, *, check_secret: bool = True) -> Config:
                     webhooks=read_webhooks(path, data.get("webhooks", []), base, problems,
                                            lambda i: NthTable(text, "webhooks", i)),
                     participants=_participants(reader("participants")),
-                    raw=data)
+                    retention=_retention(reader("retention")), raw=data)
+    brands = read_brands(path, text, data.get("brands", []), base, problems)
+    if brands:
+        # A brand's addresses are the desk's own too: its mail coming back is no customer,
+        # and +tokens on them thread.
+        own = dict.fromkeys((*config.desk.addresses, *(a for b in brands for a in b.addresses)))
+        config = replace(config, brands=brands, desk=replace(config.desk, addresses=tuple(own)))
     if check_secret and not config.desk.secret_file.is_file():
         problems.append(Problem(str(path), locate.line("desk", "secret_file"), "desk.secret_file",
                                 f"secret file {config.desk.secret_file} does not exist "

@@ -155,6 +155,12 @@ class WebConfig:
     listen: str = ""  # e.g. "127.0.0.1:8080"; empty disables the endpoint
     base_url: str = ""  # public URL of that endpoint, used in links in mail
     link_days: int = 30  # how long a signed link in a mail stays valid
+    # The web form at /new (on whenever the endpoint listens, unless form = false).
+    form: bool = True
+    form_max_size: int = 10 * 1024 * 1024  # bytes of one submission, attachments included
+    form_per_address: int = 5  # submissions per e-mail address per form_window ...
+    form_per_ip: int = 20  # ... and per client IP address
+    form_window: int = 3600  # seconds
 
     @property
     def enabled(self) -> bool:
@@ -348,12 +354,20 @@ def read_metrics(r: Reader) -> MetricsConfig:
 
 
 def read_web(r: Reader) -> WebConfig:
-    r.unknown({"listen", "base_url", "link_days"})
+    r.unknown({"listen", "base_url", "link_days", "form", "form_max_size", "form_per_address",
+               "form_per_ip", "form_window"})
     base_url = r.get("base_url", str, "").rstrip("/")
     if base_url and not re.match(r"^https?://", base_url):
         r.fail("base_url", "must start with http:// or https://")
         base_url = ""
+    d = WebConfig()
     return WebConfig(listen=r.get("listen", str, ""), base_url=base_url,
-                     link_days=read_positive(r, "link_days", int, 30))
+                     link_days=read_positive(r, "link_days", int, 30),
+                     form=r.get("form", bool, d.form),
+                     form_max_size=read_positive(r, "form_max_size", int, d.form_max_size),
+                     form_per_address=read_positive(r, "form_per_address", int,
+                                                    d.form_per_address),
+                     form_per_ip=read_positive(r, "form_per_ip", int, d.form_per_ip),
+                     form_window=read_duration(r, "form_window", d.form_window))
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -17,6 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from maildesk.agents.tokens import agent_reply_address
+from maildesk.config.model import DeskConfig
 from maildesk.mail import loops
 from maildesk.mail.addresses import is_desk_address, normalise_address
 from maildesk.outbox.compose import AutoSubmitted, Thread, compose
@@ -83,12 +84,15 @@ def send(desk: Desk, session: Session, ticket: Ticket, letter: Letter, now: date
     """Compose `letter` on `ticket` and queue it (or record why it was held back)."""
     if not desk.send_mail or not letter.to:
         return None
-    subject, text, html = desk.templates.render(letter.template,
-                                                letter.language or ticket.language,
-                                                letter.context)
+    brand = desk.config.brand(ticket.brand)
+    subject, text, html = desk.templates_for(ticket.brand).render(
+        letter.template, letter.language or ticket.language, letter.context)
+    if brand and brand.signature and not letter.internal:
+        text = f"{text.rstrip()}\n\n-- \n{brand.signature}\n"
+    sender = face(desk, ticket)
     cc, dropped = _copies(desk, session, letter, now)
     outgoing = compose(
-        kind=letter.template, subject=subject, text=text, html=html, desk=desk.config.desk,
+        kind=letter.template, subject=subject, text=text, html=html, desk=sender,
         ticket_ref=ticket.ref, to=letter.to, now=now,
         thread=thread or conversation(session, ticket), from_name=letter.from_name,
         reply_to=letter.reply_to, attachments=letter.attachments, auto=letter.auto,
@@ -97,7 +101,7 @@ def send(desk: Desk, session: Session, ticket: Ticket, letter: Letter, now: date
     if outgoing.automatic and not letter.exempt_from_limits:
         reason = held_back(desk, session, outgoing, now, letter.to)
     state = OutboxState.SUPPRESSED if reason else OutboxState.QUEUED
-    row = enqueue(session, outgoing, desk.config.desk.address, now, state, reason)
+    row = enqueue(session, outgoing, sender.address, now, state, reason)
     session.flush()
     _deliveries(session, row, letter.to, cc, dropped, reason, now)
     add_thread_keys(session, ticket.id, [outgoing.message_id], "sent")
@@ -143,6 +147,17 @@ def _deliveries(session: Session, row: Outbox, to: Sequence[str], cc: Sequence[s
                              state=OutboxState.SUPPRESSED.value, error=why, updated_at=now))
 
 
+def face(desk: Desk, ticket: Ticket) -> DeskConfig:
+    """Who the desk is on this ticket's mail: its brand's name, address and language,
+    or the [desk] itself. The brand's addresses come first, the desk's stay known."""
+    brand = desk.config.brand(ticket.brand)
+    if brand is None:
+        return desk.config.desk
+    own = dict.fromkeys((*brand.addresses, *desk.config.desk.addresses))
+    return replace(desk.config.desk, name=brand.display_name, addresses=tuple(own),
+                   language=brand.language or desk.config.desk.language)
+
+
 def _record(session: Session, ticket: Ticket, outgoing: Outgoing, letter: Letter, row: Outbox,
             subject: str, text: str, now: datetime, cc: Sequence[str] = ()) -> None:
     """The sent mail in the ticket's history; agent-only mail is marked internal."""
@@ -159,7 +174,7 @@ def _record(session: Session, ticket: Ticket, outgoing: Outgoing, letter: Letter
 def customer_letter(desk: Desk, ticket: Ticket, customer_email: str, template: str,
                     context: Any, **kwargs: Any) -> Letter:
     return Letter(template=template, to=(customer_email,), context=context,
-                  language=ticket.language or desk.config.desk.language, **kwargs)
+                  language=ticket.language or face(desk, ticket).language, **kwargs)
 
 
 def agent_letters(desk: Desk, ticket: Ticket, recipients: Sequence[str], template: str,

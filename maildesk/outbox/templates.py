@@ -100,19 +100,22 @@ class TemplateStore:
     """
 
     def __init__(self, root: Path, default_language: str = "en",
-                 globals_: Mapping[str, Any] | None = None, shipped: bool = True) -> None:
+                 globals_: Mapping[str, Any] | None = None, shipped: bool = True,
+                 under: tuple[Path, ...] = ()) -> None:
         self.root = Path(root)
         self.default_language = default_language
         self.env = make_environment(self.root, globals_)
         self._pairs: dict[tuple[str, str], _Pair] = {}
-        self.folders = self._folders(shipped)
+        self.folders = self._folders(shipped, under)
 
-    def _folders(self, shipped: bool) -> tuple[Path, ...]:
-        """The shipped templates first (unless unwanted or the same folder), then the desk's."""
+    def _folders(self, shipped: bool, under: tuple[Path, ...]) -> tuple[Path, ...]:
+        """The shipped templates first (unless unwanted or the same folder), then `under`
+        (a brand's store lays its folder over the desk's), then the root."""
         packaged = templates_dir()
+        layers = tuple(f for f in under if f.resolve() != self.root.resolve())
         if not shipped or not packaged.is_dir() or packaged.resolve() == self.root.resolve():
-            return (self.root,)
-        return (packaged, self.root)
+            return (*layers, self.root)
+        return (packaged, *layers, self.root)
 
     def load(self) -> list[Problem]:
         """(Re)compile every template; return the problems found (empty when all good)."""

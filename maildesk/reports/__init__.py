@@ -23,12 +23,14 @@ DEFAULT_DAYS = 30
 
 
 def build(session: Session, *, timezone: str, now: datetime, first_day: date | None = None,
-          last_day: date | None = None, queue: str | None = None) -> Report:
+          last_day: date | None = None, queue: str | None = None,
+          brand: str | None = None) -> Report:
     """The report for local days [first_day, last_day]; by default the last 30 days."""
     today = now.astimezone(ZoneInfo(timezone)).date()
     last_day = last_day or today
     first_day = first_day or last_day - timedelta(days=DEFAULT_DAYS - 1)
-    return build_report(session, make_period(first_day, last_day, timezone, now, queue))
+    return build_report(session, make_period(first_day, last_day, timezone, now, queue,
+                                                 brand))
 
 
 def render(report: Report, fmt: str) -> str:

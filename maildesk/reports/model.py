@@ -24,6 +24,7 @@ class Period:
     timezone: str
     now: datetime
     queue: str | None = None
+    brand: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -47,14 +47,14 @@ Where = Sequence[Column]
 
 
 def make_period(first_day: date, last_day: date, timezone: str, now: datetime,
-                queue: str | None = None) -> Period:
+                queue: str | None = None, brand: str | None = None) -> Period:
     """Local days [first_day, last_day] in the desk's time zone, as a UTC interval."""
     zone = ZoneInfo(timezone)
     start = datetime.combine(first_day, time(), zone)
     end = datetime.combine(last_day + timedelta(days=1), time(), zone)
     return Period(start=start.astimezone(ZoneInfo("UTC")), end=end.astimezone(ZoneInfo("UTC")),
                   first_day=first_day, last_day=last_day, timezone=timezone, now=now,
-                  queue=queue)
+                  queue=queue, brand=brand)
 
 
 WIDE_SHARE = 0.3
@@ -70,6 +70,8 @@ def cohort(period: Period, wide: bool = False) -> list[Column]:
                            Ticket.spam.is_(false()), Ticket.status != TicketStatus.MERGED]
     if period.queue:
         where.append(Ticket.queue == period.queue)
+    if period.brand:
+        where.append(Ticket.brand == period.brand)
     return where
 
 
@@ -198,6 +200,8 @@ def backlog(session: Session, period: Period) -> Backlog:
                            Ticket.spam.is_(false())]
     if period.queue:
         where.append(Ticket.queue == period.queue)
+    if period.brand:
+        where.append(Ticket.brand == period.brand)
     counts: dict[str, dict[str, int]] = defaultdict(dict)
     for status, age, n in session.execute(select(Ticket.status, bucket, func.count())
                                           .where(*where).group_by(Ticket.status, bucket)):

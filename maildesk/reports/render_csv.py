@@ -29,6 +29,7 @@ def rows(report: Report) -> Iterator[Row]:
     yield "period", "first_day", "", p.first_day.isoformat()
     yield "period", "last_day", "", p.last_day.isoformat()
     yield "period", "queue", "", p.queue or ""
+    yield "period", "brand", "", p.brand or ""
     yield from _volume(report)
     yield from _durations("first_response", report.first_response)
     yield from _durations("resolution", report.resolution)

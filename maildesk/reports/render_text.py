@@ -53,7 +53,7 @@ def bars(counts: Sequence[Count], label: str) -> str:
 
 def _title(report: Report) -> str:
     p = report.period
-    scope = f", queue {p.queue}" if p.queue else ""
+    scope = (f", queue {p.queue}" if p.queue else "") + (f", brand {p.brand}" if p.brand else "")
     return (f"maildesk report: {p.first_day} to {p.last_day} ({p.timezone}{scope})\n"
             f"Tickets created in the period, spam excluded; times are business time.")
 

@@ -11,7 +11,7 @@ from maildesk.agents import macros
 from maildesk.config.model import Config
 from maildesk.errors import ConfigError, Problem
 from maildesk.outbox.context import samples
-from maildesk.runtime.desk import load_resources, load_templates
+from maildesk.runtime.desk import load_brand_templates, load_resources, load_templates
 
 Check = Callable[[Config], list[Problem]]
 
@@ -43,7 +43,21 @@ def check_macros(config: Config) -> list[Problem]:
     return macros.check(macros.book_for(config), ruleset)
 
 
-CHECKS: list[Check] = [check_resources, check_template_rendering, check_macros]
+def check_brand_templates(config: Config) -> list[Problem]:
+    """Each [[brands]] template folder compiles and renders, over the desk's templates
+    (whose own problems the checks above report once)."""
+    try:
+        stores = load_brand_templates(config)
+    except ConfigError as exc:
+        problems = exc.problems
+    else:
+        problems = [p for store in stores.values() for p in store.check(samples())]
+    folders = tuple(str(b.templates) for b in config.brands if b.templates)
+    return [p for p in problems if folders and str(p.path).startswith(folders)]
+
+
+CHECKS: list[Check] = [check_resources, check_template_rendering, check_macros,
+                       check_brand_templates]
 
 
 def validate_all(config: Config) -> list[Problem]:

@@ -30,6 +30,7 @@ from maildesk.intake import imap, smtp
 from maildesk.intake.receiver import Receiver
 from maildesk.outbox.relay import RELAY_CHECK_EVERY, RelayHealth, probe_relay
 from maildesk.outbox.worker import outbox_worker
+from maildesk.privacy.retention import retention_worker
 from maildesk.runtime.desk import DeskHolder
 from maildesk.runtime.metrics import Metrics
 from maildesk.runtime.processing import Processing
@@ -75,6 +76,7 @@ WORKERS: list[tuple[str, Worker]] = [
     ("timers", timer_worker),
     ("web", web_worker),
     ("webhooks", webhook_worker),
+    ("retention", retention_worker),
 ]
 
 

@@ -12,8 +12,8 @@ from __future__ import annotations
 import hashlib
 import logging
 import threading
-from collections.abc import Callable
-from dataclasses import dataclass, replace
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 
@@ -52,6 +52,7 @@ class Desk:
     clock: Callable[[], datetime] = utcnow
     send_mail: bool = True  # False while importing history: thread and store, never answer
     version: str = ""  # names the rule files this snapshot was built from, for the event log
+    brand_templates: Mapping[str, TemplateStore] = field(default_factory=dict)  # by brand name
 
     @property
     def attachments_root(self) -> Path:
@@ -74,12 +75,20 @@ class Desk:
         """This snapshot with the signing keys read again (after `maildesk secret rotate`)."""
         return replace(self, keys=load_keyring(self.config.desk.secret_file))
 
+    def templates_for(self, brand: str | None) -> TemplateStore:
+        """The brand's templates (its folder over the desk's), else the desk's."""
+        return self.brand_templates.get(brand or "", self.templates)
+
     def thread_policy(self) -> Policy:
         t = self.config.threading
+        others = tuple(dict.fromkeys(b.ticket_prefix for b in self.config.brands
+                                     if b.ticket_prefix
+                                     and b.ticket_prefix != self.config.desk.ticket_prefix))
         return Policy(prefix=self.config.desk.ticket_prefix,
                       desk_addresses=self.config.desk.addresses,
                       subject_match=t.subject_match, subject_match_days=t.subject_match_days,
-                      reopen_days=t.reopen_days, public_domains=frozenset(t.public_domains))
+                      reopen_days=t.reopen_days, public_domains=frozenset(t.public_domains),
+                      other_prefixes=others)
 
     def close(self) -> None:
         self.engine.dispose()
@@ -109,13 +118,14 @@ class DeskHolder:
             old = self.current
             config = config or old.config
             problems: list[Problem] = []
-            sla, templates = old.sla, old.templates
+            sla, templates, branded = old.sla, old.templates, old.brand_templates
             try:
                 sla = load_sla(config.rules_dir, config.desk.timezone)
             except ConfigError as exc:
                 problems.extend(exc.problems)
             try:
                 templates = load_templates(config)
+                branded = load_brand_templates(config)
             except ConfigError as exc:
                 problems.extend(exc.problems)
             self.rules.templates = set(templates.names()) | {"none"}
@@ -125,7 +135,8 @@ class DeskHolder:
             webhook_queue.configure(old.sessions, config.webhooks)
             self.current = replace(old, config=config, ruleset=ruleset, templates=templates,
                                    sla=sla, keys=load_keyring(config.desk.secret_file),
-                                   version=ruleset_version(ruleset))
+                                   version=ruleset_version(ruleset),
+                                   brand_templates=branded)
         for problem in problems:
             log.error("reload: %s (keeping the last good version)", problem)
         return problems
@@ -152,6 +163,22 @@ def load_templates(config: Config) -> TemplateStore:
     if problems:
         raise ConfigError(problems)
     return store
+
+
+def load_brand_templates(config: Config) -> dict[str, TemplateStore]:
+    """One store per [[brands]] entry: shipped, then the desk's, then the brand's folder."""
+    stores: dict[str, TemplateStore] = {}
+    problems: list[Problem] = []
+    for brand in config.brands:
+        root = brand.templates or config.templates_dir
+        store = TemplateStore(root, brand.language or config.desk.language,
+                              {"desk_name": brand.display_name, "desk_address": brand.address},
+                              under=(config.templates_dir,))
+        problems.extend(store.load())
+        stores[brand.name] = store
+    if problems:
+        raise ConfigError(problems)
+    return stores
 
 
 def _rules(config: Config, names: set[str] | None, policies: set[str] | None,
@@ -220,5 +247,6 @@ def open_holder(config: Config, *, migrate: bool | None = None,
     desk = Desk(config=config, engine=engine, sessions=sessions,
                 ruleset=rules.ruleset, templates=templates, sla=sla,
                 keys=load_keyring(config.desk.secret_file), clock=clock,
-                version=ruleset_version(rules.ruleset))
+                version=ruleset_version(rules.ruleset),
+                brand_templates=load_brand_templates(config))
     return DeskHolder(desk, rules)

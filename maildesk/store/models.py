@@ -78,6 +78,7 @@ class RawMessage(Base):
     error: Mapped[str | None] = mapped_column(CleanText)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     processed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    purged_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # bytes removed ([retention])
 
 
 class RawReference(Base):
@@ -122,6 +123,7 @@ class Ticket(Base):
     normalized_subject: Mapped[str] = mapped_column(BoundedString(500), default="", index=True)
     language: Mapped[str | None] = mapped_column(BoundedString(16))
     channel: Mapped[str] = mapped_column(BoundedString(16), default="pipe")
+    brand: Mapped[str | None] = mapped_column(BoundedString(64), index=True)  # [[brands]] name
     tags: Mapped[list[str]] = mapped_column(JSON, default=list)
     watchers: Mapped[list[str]] = mapped_column(JSON, default=list)
     spam: Mapped[bool] = mapped_column(Boolean, default=False)
@@ -203,6 +205,7 @@ class Blob(Base):
     sha256: Mapped[str] = mapped_column(BoundedString(64), primary_key=True)
     size: Mapped[int] = mapped_column(BigInteger)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    purged_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # file removed
 
 
 class AttachmentRow(Base):
@@ -425,3 +428,6 @@ class WebhookState(Base):
 # The worker takes each hook's oldest queued delivery: per-hook order.
 Index("ix_webhook_deliveries_hook_state", WebhookDelivery.hook, WebhookDelivery.state,
       WebhookDelivery.id)
+
+
+Index("ix_raw_messages_source_received", RawMessage.source, RawMessage.received_at)

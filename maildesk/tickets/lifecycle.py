@@ -72,8 +72,8 @@ def _tell_customer(desk: Desk, session: Session, ticket: Ticket, old: TicketStat
     if status == TicketStatus.CLOSED:
         context = ClosureContext(ticket_ref=ticket.ref, subject=ticket.subject,
                                  customer_name=customer.name,
-                                 survey_links=survey_links(desk, ticket.ref),
-                                 status_url=status_link(desk, ticket.ref))
+                                 survey_links=survey_links(desk, ticket.ref, ticket.brand),
+                                 status_url=status_link(desk, ticket.ref, ticket.brand))
         letter = outbound.customer_letter(desk, ticket, customer.email, "closure", context,
                                           cc=participants.copies(desk, session, ticket))
     else:
@@ -81,9 +81,10 @@ def _tell_customer(desk: Desk, session: Session, ticket: Ticket, old: TicketStat
         if not notice:
             return
         update = UpdateContext(ticket_ref=ticket.ref, subject=ticket.subject,
-                                agent_text=agent_text, agent_name=agent_name or desk.config.desk.name,
+                                agent_text=agent_text,
+                                agent_name=agent_name or outbound.face(desk, ticket).name,
                                 customer_name=customer.name, status=notice,
-                                status_url=status_link(desk, ticket.ref))
+                                status_url=status_link(desk, ticket.ref, ticket.brand))
         letter = outbound.customer_letter(desk, ticket, customer.email, "update", update,
                                           cc=participants.copies(desk, session, ticket))
     outbound.send(desk, session, ticket, letter, now)

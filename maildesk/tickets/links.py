@@ -23,23 +23,31 @@ def _expires(config: Config) -> int:
     return int(time.time()) + config.web.link_days * 86400
 
 
-def survey_links(desk: Desk, ref: str) -> tuple[SurveyLink, ...]:
+def base_url(config: Config, brand: str | None = None) -> str:
+    """The ticket's brand's web address, else [web] base_url ("" when there is none)."""
+    found = config.brand(brand)
+    return (found.base_url if found else "") or config.web.base_url
+
+
+def survey_links(desk: Desk, ref: str, brand: str | None = None) -> tuple[SurveyLink, ...]:
     """One link per score 1-5, or none when the desk has no web endpoint."""
     config = desk.config
-    if not config.web.enabled:
+    base = base_url(config, brand)
+    if not base:
         return ()
     expires, key = _expires(config), desk.secret()
-    return tuple(SurveyLink(score, f"{config.web.base_url}/survey/"
+    return tuple(SurveyLink(score, f"{base}/survey/"
                                    f"{sign_link(key, SURVEY, f'{ref}:{score}', expires)}")
                  for score in range(1, 6))
 
 
-def status_link(desk: Desk, ref: str) -> str:
+def status_link(desk: Desk, ref: str, brand: str | None = None) -> str:
     config = desk.config
-    if not config.web.enabled:
+    base = base_url(config, brand)
+    if not base:
         return ""
     token = sign_link(desk.secret(), STATUS, ref, _expires(config))
-    return f"{config.web.base_url}/status/{token}"
+    return f"{base}/status/{token}"
 
 
 def link_keys(desk: Desk, now: float) -> tuple[bytes, ...]:

@@ -35,7 +35,7 @@ from maildesk.types import (
 def open_ticket(session: Session, *, prefix: str, customer: Contact, subject: str,
                 channel: str, now: datetime, language: str | None = None,
                 related_ticket_id: int | None = None, actor: str = "system",
-                reason: str = "") -> Ticket:
+                reason: str = "", brand: str | None = None) -> Ticket:
     """Create a ticket with the next human reference (MD-1042)."""
     number = next_number(session, "ticket")
     ticket = Ticket(number=number, ref=f"{prefix}-{number}", status=TicketStatus.NEW,
@@ -43,10 +43,12 @@ def open_ticket(session: Session, *, prefix: str, customer: Contact, subject: st
                     subject=subject[:5000], normalized_subject=normalize_subject(subject, prefix),
                     channel=channel, language=language or customer.language,
                     related_ticket_id=related_ticket_id, created_at=now, updated_at=now,
-                    last_activity_at=now, tags=[], watchers=[])
+                    last_activity_at=now, tags=[], watchers=[], brand=brand)
     session.add(ticket)
     session.flush()
     detail: dict[str, object] = {"ref": ticket.ref, "customer": customer.email, "channel": channel}
+    if brand:
+        detail["brand"] = brand
     if related_ticket_id:
         detail["related_ticket_id"] = related_ticket_id
     log_event(session, ticket.id, actor, "created", detail, reason, at=now)

@@ -67,21 +67,32 @@ class Policy:
     subject_match_days: int = 14
     reopen_days: int = 14
     public_domains: frozenset[str] = frozenset()
+    other_prefixes: tuple[str, ...] = ()  # the [[brands]]' own ticket prefixes
+
+    @property
+    def prefixes(self) -> tuple[str, ...]:
+        return (self.prefix, *self.other_prefixes)
 
 
-def normalize_subject(subject: str, prefix: str = "MD") -> str:
+def _alternatives(prefix: str | Sequence[str]) -> str:
+    prefixes = (prefix,) if isinstance(prefix, str) else tuple(prefix)
+    return "|".join(re.escape(p) for p in prefixes)
+
+
+def normalize_subject(subject: str, prefix: str | Sequence[str] = "MD") -> str:
     """Subject reduced for comparison: no prefixes, no ticket tag, case and space folded."""
     text, _ = strip_prefixes(subject or "")
-    text = re.sub(rf"\[\s*{re.escape(prefix)}-\d+\s*\]", " ", text, flags=re.IGNORECASE)
+    text = re.sub(rf"\[\s*(?:{_alternatives(prefix)})-\d+\s*\]", " ", text,
+                  flags=re.IGNORECASE)
     text, _ = strip_prefixes(text)
     text = fold(text)
     return _WS.sub(" ", text).strip()[:500]
 
 
-def subject_refs(subject: str, prefix: str) -> list[str]:
+def subject_refs(subject: str, prefix: str | Sequence[str]) -> list[str]:
     """Every [PREFIX-N] tag in the subject, in order."""
-    pattern = rf"\[\s*({re.escape(prefix)})\s*-\s*(\d+)\s*\]"
-    return [f"{prefix}-{int(n)}" for _, n in re.findall(pattern, subject or "", re.IGNORECASE)]
+    pattern = rf"\[\s*({_alternatives(prefix)})\s*-\s*(\d+)\s*\]"
+    return [f"{p.upper()}-{int(n)}" for p, n in re.findall(pattern, subject or "", re.IGNORECASE)]
 
 
 def address_refs(recipients: Iterable[str], policy: Policy) -> list[str]:
@@ -89,9 +100,9 @@ def address_refs(recipients: Iterable[str], policy: Policy) -> list[str]:
     refs = []
     for address in recipients:
         tag = desk_detail(address, policy.desk_addresses)
-        match = re.match(rf"{re.escape(policy.prefix.lower())}-(\d+)", tag)
+        match = re.match(rf"({_alternatives(policy.prefixes).lower()})-(\d+)", tag)
         if match:
-            refs.append(f"{policy.prefix}-{int(match.group(1))}")
+            refs.append(f"{match.group(1).upper()}-{int(match.group(2))}")
     return refs
 
 
@@ -155,7 +166,7 @@ def _by_subject_ref(mail: ParsedMail, refs: list[str], method: ThreadMethod,
 def _by_weak_subject(mail: ParsedMail, now: datetime, policy: Policy,
                      lookups: Lookups) -> ThreadMatch | None:
     """Only a reply: a forward starts a new conversation. Never a guess between tickets."""
-    normalized = normalize_subject(mail.subject, policy.prefix)
+    normalized = normalize_subject(mail.subject, policy.prefixes)
     if not (policy.subject_match and prefix_kind(mail.subject) == Prefix.REPLY
             and normalized and _sender(mail)):
         return None
@@ -237,7 +248,7 @@ def _match(mail: ParsedMail, envelope_to: Iterable[str], now: datetime, policy: 
     found = _by_headers(mail, lookups) or _by_thread_index(mail, lookups)
     if found is not None:
         return found
-    found = _by_subject_ref(mail, subject_refs(mail.subject, policy.prefix),
+    found = _by_subject_ref(mail, subject_refs(mail.subject, policy.prefixes),
                             ThreadMethod.SUBJECT_TAG, lookups)
     if found is not None:
         return found

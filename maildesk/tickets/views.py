@@ -50,7 +50,7 @@ def ticket_summary(ticket: Ticket, customer: Contact | None) -> dict[str, Any]:
         "tier": ticket.tier, "assignee": ticket.assignee,
         "customer": customer.email if customer else None,
         "organisation": ticket.organisation, "subject": ticket.subject, "tags": ticket.tags,
-        "channel": ticket.channel, "spam": ticket.spam,
+        "channel": ticket.channel, "brand": ticket.brand, "spam": ticket.spam,
         "created_at": _iso(ticket.created_at), "updated_at": _iso(ticket.updated_at),
         "first_response_at": _iso(ticket.first_response_at),
         "resolved_at": _iso(ticket.resolved_at), "closed_at": _iso(ticket.closed_at),

@@ -34,6 +34,7 @@ from maildesk.tickets.links import STATUS, SURVEY, link_keys
 from maildesk.tickets.operations import find_ticket_by_ref
 from maildesk.tickets.views import Author, public_author
 from maildesk.types import AuthorKind, Direction
+from maildesk.web.form_page import HOLDER, form_routes
 from maildesk.web.pages import render, texts
 
 log = logging.getLogger(__name__)
@@ -246,13 +247,16 @@ async def status_page(request: web.Request) -> web.Response:
 # -- server -------------------------------------------------------------------------------
 
 def make_app(desk: Desk | DeskHolder) -> web.Application:
-    """The pages, and the JSON API under /api/v1 (which follows the holder's reloads)."""
+    """The pages and the JSON API under /api/v1 (which follows the holder's reloads);
+    bodies are capped at the form's size (links' forms check their token
+    before reading a body, so only the form at /new reads large ones)."""
     holder = holder_of(desk)
-    app = web.Application(client_max_size=MAX_BODY)
+    app = web.Application(client_max_size=max(MAX_BODY, holder.current.config.web.form_max_size))
     app[DESK] = holder.current
+    app[HOLDER] = holder
     app.add_routes([web.get("/survey/{token}", survey_form),
                     web.post("/survey/{token}", survey_submit),
-                    web.get("/status/{token}", status_page)])
+                    web.get("/status/{token}", status_page), *form_routes()])
     mount_api(app, holder)
     return app
 
@@ -279,7 +283,8 @@ async def web_worker(holder: DeskHolder, stop: asyncio.Event) -> None:
         return
     host, port = split_listen(desk.config.web.listen)
     runner, bound = await start(holder, host, port)
-    log.info("web: survey and status pages, API on %s:%d", host, bound)
+    log.info("web: survey and status pages, API%s on %s:%d",
+             " and the form at /new" if desk.config.web.form else "", host, bound)
     try:
         await stop.wait()
     finally:

@@ -15,6 +15,37 @@ from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescap
 
 TEXT = {
     "en": {
+        "form_title": "Contact support",
+        "form_intro": "Tell us what you need. We will answer by e-mail; fields marked * are "
+                      "required.",
+        "form_legend": "Your request",
+        "name": "Your name",
+        "email": "Your e-mail address",
+        "email_hint": "We send a confirmation there; your request is handled once it arrives.",
+        "subject": "Subject",
+        "description": "Description",
+        "attachments": "Attachments (optional, up to {mb} MB in all)",
+        "honeypot": "Leave this field empty",
+        "submit": "Send request",
+        "errors_title": "Please correct the following:",
+        "required": "This field is required.",
+        "too_long": "This is too long.",
+        "bad_email": "Enter an e-mail address such as name@example.com.",
+        "too_many_files": "Attach at most 10 files.",
+        "form_expired": "This form had expired, or your browser did not send its cookie. "
+                        "Please check the fields and send it again.",
+        "too_large": "Your request is too large (more than {mb} MB). Send smaller "
+                     "attachments, or fewer.",
+        "received_title": "We have received your request",
+        "received": "Your request has the reference {ref}. We have sent a confirmation to "
+                    "{email}; reply to that e-mail to add anything.",
+        "received_plain": "Thank you. We will answer by e-mail.",
+        "limited_title": "Too many requests",
+        "limited": "We have received several requests from you in a short time. Please wait "
+                   "a while, or reply to our confirmation e-mail instead.",
+        "unavailable_title": "Please try again shortly",
+        "unavailable": "We could not take your request just now. Nothing was lost on your "
+                       "side: please send the form again in a few minutes.",
         "survey_title": "Your rating for request {ref}",
         "survey_intro": "You chose {score} out of 5. You can change it and add a comment; "
                         "your answer is recorded when you press the button.",
@@ -44,6 +75,38 @@ TEXT = {
                    "merged": "Joined to another request"},
     },
     "es": {
+        "form_title": "Contactar con soporte",
+        "form_intro": "Cuéntenos qué necesita. Le responderemos por correo; los campos "
+                      "marcados con * son obligatorios.",
+        "form_legend": "Su solicitud",
+        "name": "Su nombre",
+        "email": "Su dirección de correo",
+        "email_hint": "Le enviaremos allí una confirmación; atenderemos su solicitud en "
+                      "cuanto llegue.",
+        "subject": "Asunto",
+        "description": "Descripción",
+        "attachments": "Adjuntos (opcional, hasta {mb} MB en total)",
+        "honeypot": "Deje este campo vacío",
+        "submit": "Enviar solicitud",
+        "errors_title": "Corrija lo siguiente:",
+        "required": "Este campo es obligatorio.",
+        "too_long": "Es demasiado largo.",
+        "bad_email": "Escriba una dirección de correo como nombre@ejemplo.es.",
+        "too_many_files": "Adjunte como máximo 10 archivos.",
+        "form_expired": "El formulario había caducado o su navegador no envió su cookie. "
+                        "Revise los campos y envíelo de nuevo.",
+        "too_large": "Su solicitud es demasiado grande (más de {mb} MB). Envíe adjuntos "
+                     "más pequeños o menos adjuntos.",
+        "received_title": "Hemos recibido su solicitud",
+        "received": "Su solicitud tiene la referencia {ref}. Hemos enviado una confirmación "
+                    "a {email}; responda a ese correo para añadir lo que quiera.",
+        "received_plain": "Gracias. Le responderemos por correo.",
+        "limited_title": "Demasiadas solicitudes",
+        "limited": "Hemos recibido varias solicitudes suyas en poco tiempo. Espere un poco, "
+                   "o responda a nuestro correo de confirmación.",
+        "unavailable_title": "Inténtelo de nuevo en unos minutos",
+        "unavailable": "No hemos podido recoger su solicitud en este momento. Envíe el "
+                       "formulario de nuevo en unos minutos.",
         "survey_title": "Su valoración de la solicitud {ref}",
         "survey_intro": "Ha elegido {score} sobre 5. Puede cambiarla y añadir un comentario; "
                         "registraremos su respuesta cuando pulse el botón.",

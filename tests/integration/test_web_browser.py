@@ -99,3 +99,47 @@ def test_status_page(spanish_desk: Desk, browser_page) -> None:  # noqa: ANN001
     assert any("It does not work." in text for text in history)
     assert not any("notify" in text.lower() or "New ticket" in text for text in history)
     assert page.locator("script").count() == 0
+
+
+def test_web_form_opens_a_ticket_and_acknowledges_it(spanish_desk: Desk, browser_page,  # noqa: ANN001
+                                                      smtp_sink, tmp_path: Path) -> None:
+    """A customer fills the Spanish form, attaches a file and sends it: the confirmation
+    page names the ticket, and the acknowledgement reaches the given address by SMTP."""
+    import threading
+    from email import message_from_bytes
+    from email.policy import default
+
+    from maildesk.config.model import RelayConfig
+    from maildesk.outbox.send import flush_once
+    from maildesk.store.models import Ticket
+
+    upload = tmp_path / "captura.txt"
+    upload.write_text("error 500")
+    page = browser_page
+    with serving(spanish_desk) as base:
+        assert page.goto(f"{base}/new?lang=es").status == 200
+        assert page.locator("h1").inner_text() == "Contactar con soporte"
+        page.get_by_label("Su nombre *").fill("Lucía Gómez")
+        page.get_by_label("Su dirección de correo *").fill("lucia@cliente.example")
+        page.get_by_label("Asunto *").fill("No puedo entrar")
+        page.get_by_label("Descripción *").fill("La contraseña no funciona desde ayer.")
+        page.get_by_label("Adjuntos (opcional, hasta 10 MB en total)").set_input_files(
+            str(upload))
+        page.get_by_role("button", name="Enviar solicitud").click()
+        page.wait_for_load_state()
+        assert page.locator("h1").inner_text() == "Hemos recibido su solicitud"
+        confirmation = page.locator("main").inner_text()
+    with spanish_desk.sessions() as session:
+        row = session.query(Ticket).one()
+    assert row.ref in confirmation and "lucia@cliente.example" in confirmation
+    assert (row.channel, row.subject) == ("web", "No puedo entrar")
+    port, recorder = smtp_sink
+    sender = threading.Thread(target=flush_once, args=(  # Playwright holds this thread's loop
+        spanish_desk.sessions, RelayConfig(host="127.0.0.1", port=port)))
+    sender.start()
+    sender.join(60)
+    to_customer = [e for e in recorder.received if e.rcpt_tos == ["lucia@cliente.example"]]
+    assert len(to_customer) == 1
+    ack = message_from_bytes(to_customer[0].content, policy=default)
+    assert row.ref in ack["Subject"]
+    assert "La contraseña" not in ack.get_body(("plain",)).get_content()

@@ -61,8 +61,11 @@ def _ref(session: Session, ticket_id: int) -> str:
 def _open(desk: Desk, session: Session, item: Item) -> Ticket:
     customer = session.get(Contact, item.customer_id)
     assert customer is not None and item.match is not None
+    brand = desk.config.brand_for([*item.raw.envelope_to,
+                                   *(a.email for a in item.mail.recipients)])
     ticket = tickets.open_ticket(
-        session, prefix=desk.config.desk.ticket_prefix, customer=customer,
-        subject=item.mail.subject, channel=str(item.raw.source), now=item.now,
-        related_ticket_id=item.match.related_ticket_id, reason=item.match.note)
+        session, prefix=brand and brand.ticket_prefix or desk.config.desk.ticket_prefix,
+        customer=customer, subject=item.mail.subject, channel=str(item.raw.source),
+        now=item.now, related_ticket_id=item.match.related_ticket_id, reason=item.match.note,
+        brand=brand.name if brand else None)
     return ticket

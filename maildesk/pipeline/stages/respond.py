@@ -47,7 +47,7 @@ def respond(desk: Desk, session: Session, item: Item) -> Item:
         return item
     if not ticket.language:
         ticket.language = customer.language or guess_language(item.mail.text) \
-            or desk.config.desk.language
+            or outbound.face(desk, ticket).language
     if item.automatic or item.spam or ticket.spam:
         return item
     thread = _answering(item, ticket)
@@ -115,7 +115,7 @@ def _ack(desk: Desk, session: Session, ticket: Ticket, customer: Contact,
         first_response=expected_first_response(desk.sla, ticket.sla_policy, ticket.priority,
                                                ticket.created_at, language),
         articles=_suggestions(desk, session, ticket, item),
-        status_url=status_link(desk, ticket.ref),
+        status_url=status_link(desk, ticket.ref, ticket.brand),
         received_at=format_local(item.now, desk.sla.calendar, language))
     # Whatever template a rule picked, an acknowledgement answers the customer's mail.
     return outbound.customer_letter(desk, ticket, customer.email,

@@ -1,0 +1,1 @@
+"""Privacy: what the desk holds about a person, export, erasure and retention."""
