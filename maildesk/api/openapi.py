@@ -41,7 +41,7 @@ SUMMARY = {
     "subject": {"type": "string"}, "tags": {"type": "array", "items": {"type": "string"}},
     "channel": {"type": "string"}, "spam": {"type": "boolean"}, "created_at": TIME,
     "updated_at": TIME, "first_response_at": _null("string"), "resolved_at": _null("string"),
-    "closed_at": _null("string"),
+    "closed_at": _null("string"), "brand": _null("string"),
 }
 ATTACHMENT = _object({"filename": {"type": "string"}, "content_type": {"type": "string"},
                       "size": {"type": "integer"}, "sha256": {"type": "string"},

@@ -21,7 +21,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, delete, func, select, update
+from sqlalchemy import Engine, delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from maildesk.privacy.holdings import Holdings, pseudonym
@@ -30,12 +30,15 @@ from maildesk.store.models import (
     AttachmentRow,
     Blob,
     Contact,
+    Delivery,
     Message,
     Outbox,
+    Participant,
     RawMessage,
     Suppression,
     ThreadKey,
     Ticket,
+    WebhookDelivery,
 )
 from maildesk.store.queries import log_event
 from maildesk.types import OutboxState
@@ -115,6 +118,7 @@ def erase(session: Session, secret: bytes, held: Holdings, now: datetime, *,
         _contact(session, held.contact, stand_in)
         done.contact = True
     session.execute(delete(Suppression).where(Suppression.email == held.email))
+    _copies(session, held.email, swap)
     for ticket in held.tickets:
         log_event(session, ticket.id, ACTOR, "erased", {"customer": stand_in},
                   "personal data erased on request", at=now)
@@ -214,6 +218,26 @@ def _mentions(session: Session, tickets: Iterable[Ticket], own: set[int], swap: 
             row.recipients = swap.json(row.recipients or [])
         count += 1
     return count
+
+
+def _copies(session: Session, email: str, swap: Replacer) -> None:
+    """Where else the address is kept: as a participant, per-recipient delivery records,
+    and webhook bodies not yet delivered or kept as a record."""
+    address = email.lower()
+    for person in session.execute(select(Participant).where(
+            func.lower(Participant.email) == address)).scalars():
+        person.email, person.name = swap.stand_in, ""
+    for row in session.execute(select(Participant).where(or_(
+            func.lower(Participant.added_by) == address,
+            func.lower(Participant.removed_by) == address))).scalars():
+        row.added_by = swap.text(row.added_by) or ""
+        row.removed_by = swap.text(row.removed_by)
+    for record in session.execute(select(Delivery).where(
+            func.lower(Delivery.email) == address)).scalars():
+        record.email, record.error = swap.stand_in, swap.text(record.error)
+    for hook in session.execute(select(WebhookDelivery).where(
+            func.lower(WebhookDelivery.body).contains(address))).scalars():
+        hook.body = swap.text(hook.body) or ""
 
 
 def remove_files(paths: Iterable[str]) -> int:

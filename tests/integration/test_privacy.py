@@ -26,9 +26,11 @@ from maildesk.store.models import (
     AttachmentRow,
     Blob,
     Contact,
+    Delivery,
     Event,
     Message,
     Outbox,
+    Participant,
     RawMessage,
     Ticket,
 )
@@ -93,7 +95,8 @@ def leftovers(desk: Desk) -> list[str]:
                Message: [Message.text, Message.html, Message.from_addr, Message.to_addrs,
                          Message.cc_addrs, Message.subject],
                Event: [Event.actor, Event.detail, Event.reason],
-               Contact: [Contact.email, Contact.name], Ticket: [Ticket.subject, Ticket.watchers]}
+               Contact: [Contact.email, Contact.name], Ticket: [Ticket.subject, Ticket.watchers],
+               Delivery: [Delivery.email], Participant: [Participant.email, Participant.name]}
     with desk.sessions() as session:
         for model, cols in columns.items():
             for col in cols:
