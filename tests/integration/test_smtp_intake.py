@@ -210,6 +210,32 @@ def test_lmtp_answers_once_per_recipient_and_stores_once(serve: Callable[..., Se
     assert counts(served.url) == (1, 1)
 
 
+def test_a_retried_mail_is_one_a_reused_message_id_is_two(
+        serve: Callable[..., Served], eml: Callable[[str], bytes]) -> None:
+    """A client retrying after a lost 250 sends the same mail again: a duplicate. A
+    different mail with the same Message-ID is stored and becomes a ticket."""
+    served = serve()
+    with served.client() as client:
+        for name in ("01-original.eml", "01-original.eml", "03-different-mail-same-id.eml"):
+            assert client.sendmail("lena.brandt@customer-corp.example",
+                                   ["support@acme.example"], eml(f"reused/{name}")) == {}
+    assert counts(served.url) == (2, 2)
+
+
+def test_lmtp_delivery_per_recipient_is_one_mail(
+        serve: Callable[..., Served], eml: Callable[[str], bytes]) -> None:
+    """An MTA delivering one LMTP transaction per recipient adds a Delivered-To each time."""
+    served = serve('protocol = "lmtp"\n')
+    client = smtplib.LMTP("127.0.0.1", served.port, timeout=10)
+    try:
+        for rcpt in ("support@acme.example", "soporte@acme.example"):
+            data = f"Delivered-To: {rcpt}\r\n".encode() + eml("reused/01-original.eml")
+            assert client.sendmail("lena.brandt@customer-corp.example", [rcpt], data) == {}
+    finally:
+        client.close()
+    assert counts(served.url) == (1, 1)
+
+
 def test_connections_beyond_the_cap_get_421(serve: Callable[..., Served]) -> None:
     served = serve("max_connections = 2\n")
     first, second = served.client(), served.client()
