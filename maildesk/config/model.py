@@ -121,6 +121,14 @@ class DaemonConfig:
 
 
 AFTER_REPLY = ("open", "pending")
+ANSWERED_STATES = ("resolved", "closed")
+
+
+@dataclass(frozen=True, slots=True)
+class ImportConfig:
+    """[import]: how `maildesk import` settles tickets from their history."""
+
+    answered_state: str = "resolved"  # a ticket whose history ends with the desk's answer
 
 
 @dataclass(frozen=True, slots=True)
@@ -164,6 +172,7 @@ class Config:
     daemon: DaemonConfig = field(default_factory=DaemonConfig)
     api: ApiConfig = field(default_factory=ApiConfig)
     webhooks: tuple[WebhookConfig, ...] = ()
+    history: ImportConfig = field(default_factory=ImportConfig)  # [import]
     raw: dict[str, Any] = field(default_factory=dict)  # the whole parsed file, for sections added later
 
     @property
@@ -304,6 +313,15 @@ def _agents(r: Reader) -> AgentsConfig:
                         collision_window=read_duration(r, "collision_window", 600))
 
 
+def _import(r: Reader) -> ImportConfig:
+    r.unknown({"answered_state"})
+    state = r.get("answered_state", str, "resolved")
+    if state not in ANSWERED_STATES:
+        r.fail("answered_state", f"must be one of {', '.join(ANSWERED_STATES)}")
+        state = "resolved"
+    return ImportConfig(answered_state=state)
+
+
 def load_config(path: Path, *, check_secret: bool = True) -> Config:
     """Read and validate maildesk.toml; raise ConfigError listing every problem."""
     path = Path(path)
@@ -337,6 +355,7 @@ def load_config(path: Path, *, check_secret: bool = True) -> Config:
                     api=read_api(reader("api")),
                     webhooks=read_webhooks(path, data.get("webhooks", []), base, problems,
                                            lambda i: NthTable(text, "webhooks", i)),
+                    history=_import(reader("import")),
                     raw=data)
     if check_secret and not config.desk.secret_file.is_file():
         problems.append(Problem(str(path), locate.line("desk", "secret_file"), "desk.secret_file",
