@@ -21,7 +21,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from maildesk.runtime.desk import Desk
-from maildesk.sla.model import plan_timers
+from maildesk.sla.planner import plan_timers
 from maildesk.sla.scheduler import claim, marks, ticket_view
 from maildesk.store.db import transaction
 from maildesk.store.models import Message, Ticket

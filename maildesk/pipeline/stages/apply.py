@@ -25,6 +25,7 @@ def apply(desk: Desk, session: Session, item: Item) -> Item:
     assert match is not None
     new = match.ticket_id is None
     ticket = _open(desk, session, item) if new else session.get(Ticket, match.ticket_id)
+    assert ticket is not None
     message = tickets.add_message(
         session, ticket, item.mail, raw_id=item.raw_id, direction=Direction.IN,
         kind=item.author, match=match, now=item.now, attachments_root=desk.attachments_root,

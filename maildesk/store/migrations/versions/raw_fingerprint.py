@@ -6,13 +6,13 @@ keep NULL and have their fingerprint computed from their bytes when a mail with 
 Message-ID arrives; their dedup keys are unchanged.
 
 Revision ID: raw_fingerprint
-Revises: perf_indexes
+Revises: phase
 """
 import sqlalchemy as sa
 from alembic import op
 
 revision = 'raw_fingerprint'
-down_revision = 'perf_indexes'
+down_revision = 'phase'
 branch_labels = None
 depends_on = None
 
