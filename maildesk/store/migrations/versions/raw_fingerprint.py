@@ -6,13 +6,13 @@ keep NULL and have their fingerprint computed from their bytes when a mail with 
 Message-ID arrives; their dedup keys are unchanged.
 
 Revision ID: raw_fingerprint
-Revises: phase
+Revises: api_webhooks
 """
 import sqlalchemy as sa
 from alembic import op
 
 revision = 'raw_fingerprint'
-down_revision = 'phase'
+down_revision = 'api_webhooks'
 branch_labels = None
 depends_on = None
 
