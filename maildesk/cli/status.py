@@ -65,6 +65,7 @@ def _daemon(row: DaemonStatus, now: datetime) -> dict[str, Any]:
             "outcomes": stats.get("outcomes", {}), "duplicates": stats.get("duplicates", 0),
             "errors": stats.get("errors", {}), "listening": stats.get("listening", []),
             "imap": stats.get("imap", []), "relay": stats.get("relay"),
+            "restart_needed": stats.get("restart_needed", []),
             "last_error": row.last_error}
 
 
@@ -87,6 +88,9 @@ def _print(report: dict[str, Any]) -> None:
               f"duplicates {d['duplicates']}; errors {_pairs(d['errors'])}")
         if d["relay"]:
             print(f"    relay {_relay(d['relay'])}")
+        if d["restart_needed"]:
+            print("    restart needed: " + ", ".join(f"[{s}]" for s in d["restart_needed"])
+                  + " changed since start; applied after a restart")
         if d["last_error"]:
             print(f"    last error: {d['last_error']}")
     print(f"stored by source: {_pairs(report['stored_by_source'])}")

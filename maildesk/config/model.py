@@ -156,6 +156,14 @@ def _retention(r: Reader) -> RetentionConfig:
 
 
 AFTER_REPLY = ("open", "pending")
+ANSWERED_STATES = ("resolved", "closed")
+
+
+@dataclass(frozen=True, slots=True)
+class ImportConfig:
+    """[import]: how `maildesk import` settles tickets from their history."""
+
+    answered_state: str = "resolved"  # a ticket whose history ends with the desk's answer
 
 
 @dataclass(frozen=True, slots=True)
@@ -202,6 +210,7 @@ class Config:
     participants: ParticipantsConfig = field(default_factory=ParticipantsConfig)
     brands: tuple[Brand, ...] = ()
     retention: RetentionConfig = field(default_factory=RetentionConfig)
+    history: ImportConfig = field(default_factory=ImportConfig)  # [import]
     raw: dict[str, Any] = field(default_factory=dict)  # the whole parsed file, for sections added later
 
     @property
@@ -366,6 +375,15 @@ def _agents(r: Reader) -> AgentsConfig:
                         collision_window=read_duration(r, "collision_window", 600))
 
 
+def _import(r: Reader) -> ImportConfig:
+    r.unknown({"answered_state"})
+    state = r.get("answered_state", str, "resolved")
+    if state not in ANSWERED_STATES:
+        r.fail("answered_state", f"must be one of {', '.join(ANSWERED_STATES)}")
+        state = "resolved"
+    return ImportConfig(answered_state=state)
+
+
 def load_config(path: Path, *, check_secret: bool = True) -> Config:
     """Read and validate maildesk.toml; raise ConfigError listing every problem."""
     path = Path(path)
@@ -400,6 +418,7 @@ def load_config(path: Path, *, check_secret: bool = True) -> Config:
                     webhooks=read_webhooks(path, data.get("webhooks", []), base, problems,
                                            lambda i: NthTable(text, "webhooks", i)),
                     participants=_participants(reader("participants")),
+                    history=_import(reader("import")),
                     retention=_retention(reader("retention")), raw=data)
     brands = read_brands(path, text, data.get("brands", []), base, problems)
     if brands:

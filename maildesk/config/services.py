@@ -104,6 +104,9 @@ class SmtpConfig:
     max_connections_per_client: int = 10  # from one IP address; beyond it 421 4.7.0
     session_limit: int = 1800  # seconds a whole session may last, however busy
     data_limit: int = 600  # seconds from DATA's 354 to the final dot
+    # Bytes of mail held at once by all sessions (received or being stored); beyond it
+    # 452 4.3.1 (or 421 mid-DATA) so senders retry. At least max_size; 4 x max_size unset.
+    max_bytes_in_flight: int = 4 * 25 * 1024 * 1024
 
     @property
     def address(self) -> tuple[str, int]:
@@ -248,7 +251,8 @@ def _read_lease(r: Reader, default: int) -> int:
 def read_smtp(r: Reader, base: Path) -> SmtpConfig:
     d = SmtpConfig()
     r.unknown({"enabled", "listen", "protocol", "max_size", "tls_cert", "tls_key", "timeout",
-               "max_connections", "max_connections_per_client", "session_limit", "data_limit"})
+               "max_connections", "max_connections_per_client", "session_limit", "data_limit",
+               "max_bytes_in_flight"})
     protocol = r.get("protocol", str, d.protocol)
     if protocol not in SMTP_PROTOCOLS:
         r.fail("protocol", f"must be one of {', '.join(SMTP_PROTOCOLS)}")
@@ -257,9 +261,10 @@ def read_smtp(r: Reader, base: Path) -> SmtpConfig:
     if bool(cert) != bool(key):
         r.fail("tls_cert" if not cert else "tls_key", "set both tls_cert and tls_key, or neither")
         cert = key = None
+    max_size = read_positive(r, "max_size", int, d.max_size)
     return SmtpConfig(
         enabled=r.get("enabled", bool, bool(r.table)), listen=read_listen(r, "listen", d.listen),
-        protocol=protocol, max_size=read_positive(r, "max_size", int, d.max_size),
+        protocol=protocol, max_size=max_size,
         tls_cert=base / cert if cert else None, tls_key=base / key if key else None,
         timeout=read_positive(r, "timeout", float, d.timeout),
         max_connections=read_positive(r, "max_connections", int, d.max_connections),
@@ -267,7 +272,17 @@ def read_smtp(r: Reader, base: Path) -> SmtpConfig:
                                                  d.max_connections_per_client),
         session_limit=_read_limit(r, "session_limit", d.session_limit),
         data_limit=_read_limit(r, "data_limit", d.data_limit),
+        max_bytes_in_flight=_read_in_flight(r, max_size),
     )
+
+
+def _read_in_flight(r: Reader, max_size: int) -> int:
+    """At least one mail of max_size must fit, or such a mail would be refused for ever."""
+    value = read_positive(r, "max_bytes_in_flight", int, 4 * max_size)
+    if value < max_size:
+        r.fail("max_bytes_in_flight", f"must be at least max_size ({max_size})")
+        return 4 * max_size
+    return int(value)
 
 
 def _read_limit(r: Reader, key: str, default: int) -> int:

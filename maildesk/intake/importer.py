@@ -5,6 +5,11 @@ customers and rules behave the same; the desk is switched to `send_mail=False` a
 message is processed "as of" its own Date header (clamped to the present), so tickets
 get their historical creation times and threading windows apply as they did then.
 
+Mail from the desk's addresses or its agents is the desk's past answer, kept on its
+ticket as outgoing mail (pipeline/stages/history.py). When the source is done, each
+ticket the import opened takes its state from its history and starts no timer for the
+past (intake/settle.py).
+
 Resuming: ingest is idempotent (a message already stored is a duplicate and is
 skipped), and a small marker file, `import-progress.json` in the storage directory,
 remembers per source path how many messages were done and the SHA-256 of the last one.
@@ -28,6 +33,7 @@ from email.policy import compat32
 from email.utils import parsedate_to_datetime
 from pathlib import Path
 
+from maildesk.intake.settle import Settled, settle
 from maildesk.pipeline.flow import Accepted, accept
 from maildesk.runtime.desk import Desk
 from maildesk.types import RawMail, Source
@@ -48,14 +54,19 @@ class ImportSummary:
     threaded: int
     duplicates: int
     quarantined: int
-    ignored: int  # the desk's own mail, loops...
+    ignored: int  # loops, the desk's mail to nobody outside...
     other: int  # any other outcome, or processing deferred by a storage hiccup
+    answers: int = 0  # the desk's and agents' past answers, kept on their tickets
+    settled: Settled = Settled()
 
     def lines(self) -> list[str]:
         return [f"{self.total} messages in the source, {self.skipped} done by an earlier run",
                 f"new tickets  {self.new_tickets}", f"threaded     {self.threaded}",
+                f"answers      {self.answers}  (the desk's past replies)",
                 f"duplicates   {self.duplicates}", f"quarantined  {self.quarantined}",
-                f"ignored      {self.ignored}", f"other        {self.other}"]
+                f"ignored      {self.ignored}", f"other        {self.other}",
+                f"answered tickets {self.settled.answered}, left open {self.settled.open} "
+                f"(no SLA timers, escalations, reminders or surveys for the past)"]
 
 
 def open_source(path: Path) -> mailbox.Mailbox:  # type: ignore[type-arg]
@@ -128,7 +139,7 @@ def classify(result: Accepted) -> str:
     if result.outcome is None:
         return "duplicates" if result.duplicate else "other"
     return {"new-ticket": "new_tickets", "threaded": "threaded", "quarantined": "quarantined",
-            "ignored": "ignored"}.get(result.outcome.kind, "other")
+            "ignored": "ignored", "past-answer": "answers"}.get(result.outcome.kind, "other")
 
 
 def import_one(desk: Desk, data: bytes, source_ref: str) -> Accepted:
@@ -155,10 +166,14 @@ def import_path(desk: Desk, path: Path, *, marker: Path | None = None,
     marks = Marker(marker or desk.config.storage.dir / MARKER_FILE)
     start = resume_point(box, keys, *marks.get(source))
     counts: Counter[str] = Counter()
+    refs: set[str] = set()
     done, last = start, marks.get(source)[1]
     try:
         for index, data in _messages(box, keys, start):
-            counts[classify(import_one(desk, data, f"import:{source}#{keys[index]}"))] += 1
+            result = import_one(desk, data, f"import:{source}#{keys[index]}")
+            counts[classify(result)] += 1
+            if result.outcome is not None and result.outcome.ref:
+                refs.add(result.outcome.ref)
             done, last = index + 1, _sha(data)
             if done % SAVE_EVERY == 0:
                 marks.set(source, done, last)
@@ -167,5 +182,7 @@ def import_path(desk: Desk, path: Path, *, marker: Path | None = None,
     finally:
         marks.set(source, done, last)
         box.close()
-    return ImportSummary(total=len(keys), skipped=start, **{k: counts[k] for k in (
-        "new_tickets", "threaded", "duplicates", "quarantined", "ignored", "other")})
+    settled = settle(desk, refs, desk.clock())
+    return ImportSummary(total=len(keys), skipped=start, settled=settled, **{
+        k: counts[k] for k in ("new_tickets", "threaded", "duplicates", "quarantined",
+                               "ignored", "other", "answers")})

@@ -13,6 +13,14 @@ only, so a client trickling a byte every half second would hold its connection f
 ever. Each session has a deadline ([smtp] session_limit) and the DATA phase another
 (data_limit); connections are capped in all and per client address, so one address
 cannot take every slot. The banner names no software or version.
+
+Memory is bounded by bytes as well as by connections ([smtp] max_bytes_in_flight): every
+session holds a share of one budget, from MAIL FROM's SIZE= (RFC 1870) or from the bytes
+of DATA as they arrive, until its mail is stored. A MAIL whose declared size does not
+fit, or a DATA with the budget spent, gets 452 4.3.1 (RFC 1870 6.1, RFC 3463: the client
+keeps the mail and retries); a transfer that outgrows the budget mid-DATA, when the
+client declared no size, gets 421 4.3.1 and the connection is closed, since SMTP has no
+reply before the final dot. Nothing is stored in either case, so nothing is lost.
 """
 
 from __future__ import annotations
@@ -49,8 +57,11 @@ TOO_MANY_FROM_CLIENT = "421 4.7.0 Too many connections from your address, try ag
 SESSION_TOO_LONG = "421 4.4.2 Session time limit exceeded, closing connection"
 DATA_TOO_SLOW = "421 4.4.2 Message transfer time limit exceeded, closing connection"
 SHUTTING_DOWN = "421 4.3.2 Service shutting down, try again later"
+INSUFFICIENT_STORAGE = "452 4.3.1 Insufficient system storage, try again later"
+TOO_MUCH_IN_FLIGHT = "421 4.3.1 Too much mail in transit, try again later"
 BANNER_IDENT = "ESMTP"  # after the host name in the 220 greeting: no software, no version
 BUSY_RETRY = 1.0  # seconds: a session past its deadline while storing is closed after it
+DATA_FLOOR = 64 * 1024  # bytes a DATA without SIZE= must find free in the budget
 
 
 class Stored(StrEnum):
@@ -68,6 +79,46 @@ def recipient_reply(address: str, desk_addresses: Sequence[str]) -> str:
 def size_reply(size: int, max_size: int) -> str | None:
     """TOO_BIG beyond the limit (the SIZE extension, RFC 1870), else None."""
     return TOO_BIG if size > max_size else None
+
+
+def declared_size(mail_options: Sequence[str]) -> int:
+    """The SIZE= of MAIL FROM (RFC 1870), 0 when absent or not a number."""
+    for option in mail_options:
+        name, _, value = option.partition("=")
+        if name.upper() == "SIZE" and value.isdigit():
+            return int(value)
+    return 0
+
+
+@dataclass
+class ByteBudget:
+    """Bytes of mail held at once by all sessions, each session's share kept apart.
+
+    A share only grows while its mail comes in, and is given back when the mail is
+    stored, refused or abandoned (RSET, end of DATA, connection closed).
+    """
+
+    limit: int
+    held: dict[object, int] = field(default_factory=dict)
+    total: int = 0
+    peak: int = 0  # the most ever held at once (for metrics and tests)
+    refused: int = 0  # reservations refused
+
+    def reserve(self, owner: object, amount: int) -> bool:
+        """Raise `owner`'s share to `amount`; False, and no change, if it does not fit."""
+        current = self.held.get(owner, 0)
+        if amount <= current:
+            return True
+        if self.total - current + amount > self.limit:
+            self.refused += 1
+            return False
+        self.held[owner] = amount
+        self.total += amount - current
+        self.peak = max(self.peak, self.total)
+        return True
+
+    def release(self, owner: object) -> None:
+        self.total -= self.held.pop(owner, 0)
 
 
 def data_replies(stored: Stored, protocol: str, recipients: int) -> list[str]:
@@ -164,11 +215,13 @@ def _guarded(base: type[SMTP]) -> type[SMTP]:
 
     class Guarded(base):  # type: ignore[valid-type, misc]
         def __init__(self, handler: Any, *, connections: Connections, limits: Limits,
-                     **kwargs: Any) -> None:
+                     budget: ByteBudget, **kwargs: Any) -> None:
+            self._budget = budget
             super().__init__(handler, **kwargs)
             self._connections, self._limits, self._refused = connections, limits, False
             self._deadlines: dict[str, asyncio.TimerHandle] = {}
             self._storing = False
+            self._data_bytes, self._cut = 0, False  # DATA bytes read; closed for the budget
 
         def connection_made(self, transport: asyncio.BaseTransport) -> None:
             new = self.transport is None and self._original_transport is None  # not STARTTLS
@@ -190,7 +243,13 @@ def _guarded(base: type[SMTP]) -> type[SMTP]:
             for handle in self._deadlines.values():
                 handle.cancel()
             self._connections.release(self)
+            self._budget.release(self)
             super().connection_lost(error)
+
+        def _set_post_data_state(self) -> None:
+            """After DATA, RSET, HELO/EHLO: the mail is stored or gone, so is its share."""
+            self._budget.release(self)
+            super()._set_post_data_state()
 
         def _arm(self, name: str, seconds: float, reply: str) -> None:
             self._disarm(name)
@@ -214,15 +273,51 @@ def _guarded(base: type[SMTP]) -> type[SMTP]:
                 transport.close()
 
         async def smtp_DATA(self, arg: str) -> None:
+            envelope = self.envelope
+            if envelope is not None and envelope.rcpt_tos and not arg and \
+                    not self._budget.reserve(self, min(DATA_FLOOR, self._budget.limit)):
+                log.warning("smtp: answered 452 to DATA from %s: %d bytes in flight",
+                            self.session.peer if self.session else "?", self._budget.total)
+                await self.push(INSUFFICIENT_STORAGE)
+                return
             self._arm("data", self._limits.data, DATA_TOO_SLOW)
+            reader: Any = self._reader  # type: ignore[has-type]
+            self._reader = _Counted(reader, self._received)
+            self._data_bytes = 0
             try:
                 await super().smtp_DATA(arg)
             finally:
+                self._reader = reader
                 self._disarm("data")
 
+        def _received(self, size: int) -> None:
+            """Bytes of DATA read: the share grows with them (up to max_size, beyond
+            which aiosmtpd keeps nothing)."""
+            self._data_bytes += size
+            held = min(self._data_bytes, self.data_size_limit or self._data_bytes)
+            if self._budget.reserve(self, held):
+                return
+            self._cut = True
+            transport = self.transport
+            if transport is not None and not transport.is_closing():
+                log.warning("smtp: closed %s mid-DATA: %d bytes in flight (limit %d)",
+                            self.session.peer if self.session else "?", self._budget.total,
+                            self._budget.limit)
+                transport.write(TOO_MUCH_IN_FLIGHT.encode() + b"\r\n")
+                transport.close()
+
         async def _call_handler_hook(self, command: str, *args: Any) -> Any:
+            if command == "MAIL":
+                size = min(declared_size(args[1]), self.data_size_limit or 0)
+                if size and not self._budget.reserve(self, size):
+                    log.warning("smtp: answered 452 to MAIL SIZE=%d from %s: %d bytes in "
+                                "flight", size, self.session.peer if self.session else "?",
+                                self._budget.total)
+                    return INSUFFICIENT_STORAGE
             if command != "DATA":
                 return await super()._call_handler_hook(command, *args)
+            if self._cut:  # told 421 already: the client retries, so store nothing
+                return TOO_MUCH_IN_FLIGHT
             self._disarm("data")  # the whole message is in: storing it is not the client's time
             self._storing = True
             try:
@@ -232,6 +327,26 @@ def _guarded(base: type[SMTP]) -> type[SMTP]:
 
     Guarded.__name__ = f"Guarded{base.__name__}"
     return Guarded
+
+
+class _Counted:
+    """The session's stream reader, reporting the size of every read (DATA only)."""
+
+    def __init__(self, reader: asyncio.StreamReader, count: Callable[[int], None]) -> None:
+        self._reader, self._count = reader, count
+
+    async def readuntil(self, separator: bytes = b"\n") -> bytes:
+        line = await self._reader.readuntil(separator)
+        self._count(len(line))
+        return line
+
+    async def read(self, n: int = -1) -> bytes:
+        data = await self._reader.read(n)
+        self._count(len(data))
+        return data
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._reader, name)
 
 
 def tls_context(config: SmtpConfig) -> ssl.SSLContext | None:
@@ -250,6 +365,7 @@ class Listener:
     server: asyncio.Server
     connections: Connections
     port: int  # the bound port (kept: the sockets are gone once the server closes)
+    budget: ByteBudget
 
     def stop_accepting(self) -> None:
         self.server.close()
@@ -268,22 +384,23 @@ async def listen(config: SmtpConfig, receiver: Receiver) -> Listener:
     """Bind the listener on the running loop; returns once it accepts connections."""
     host, port = config.address
     connections = Connections(config.max_connections, config.max_connections_per_client)
-    factory = _factory(config, DeskHandler(receiver, config), connections)
+    budget = ByteBudget(config.max_bytes_in_flight)
+    factory = _factory(config, DeskHandler(receiver, config), connections, budget)
     server = await asyncio.get_running_loop().create_server(factory, host, port)
-    listener = Listener(server, connections, int(server.sockets[0].getsockname()[1]))
+    listener = Listener(server, connections, int(server.sockets[0].getsockname()[1]), budget)
     log.info("%s listening on %s:%d", config.protocol, host, listener.port)
     return listener
 
 
-def _factory(config: SmtpConfig, handler: DeskHandler,
-             connections: Connections) -> Callable[[], SMTP]:
-    cls = _guarded(LMTP if config.protocol == "lmtp" else SMTP)
+def _factory(config: SmtpConfig, handler: DeskHandler, connections: Connections,
+             budget: ByteBudget) -> Callable[[], SMTP]:
+    cls: Any = _guarded(LMTP if config.protocol == "lmtp" else SMTP)
     context, hostname = tls_context(config), socket.gethostname()
 
     limits = Limits(session=config.session_limit, data=config.data_limit)
 
     def make() -> SMTP:
-        return cls(handler, connections=connections, limits=limits,
+        return cls(handler, connections=connections, limits=limits, budget=budget,
                    data_size_limit=config.max_size, hostname=hostname, ident=BANNER_IDENT,
                    tls_context=context, timeout=config.timeout, loop=asyncio.get_running_loop())
 

@@ -469,15 +469,18 @@ async def _sleep(stop_event: asyncio.Event, poke: asyncio.Event | None, seconds:
 async def run_sender(stop_event: asyncio.Event, session_factory: SessionFactory,
                      relay: RelayConfig, outbox: OutboxConfig = DEFAULT_OUTBOX, *,
                      poke: asyncio.Event | None = None,
-                     clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
+                     clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+                     relay_of: Callable[[], RelayConfig] | None = None) -> None:
     """The daemon's sender: a pass, then sleep (or go again at once after a full batch).
 
     Set `poke` after queueing mail to send it without waiting for the interval. Errors
     of a pass (database down) are logged and the loop carries on; rows stay queued.
+    `relay_of`, when given, is asked for the relay before each pass (live reload).
     """
     while not stop_event.is_set():
         try:
-            result = await flush(session_factory, relay, clock(), outbox, clock)
+            current = relay_of() if relay_of is not None else relay
+            result = await flush(session_factory, current, clock(), outbox, clock)
         except Exception:
             log.exception("outbox pass failed; retrying in %s s", outbox.interval)
             result = FlushResult()

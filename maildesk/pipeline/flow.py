@@ -29,6 +29,7 @@ from maildesk.pipeline.stages.apply import apply
 from maildesk.pipeline.stages.bounce import bounce
 from maildesk.pipeline.stages.customer import identify_customer
 from maildesk.pipeline.stages.decide import decide
+from maildesk.pipeline.stages.history import past_answer
 from maildesk.pipeline.stages.parse import parse_mail
 from maildesk.pipeline.stages.people import participants
 from maildesk.pipeline.stages.respond import respond
@@ -50,6 +51,7 @@ Stage = Callable[[Desk, Session, Item], Item]
 
 STAGES: list[Stage] = [
     parse_mail,
+    past_answer,
     screen,
     bounce,
     thread,

@@ -97,10 +97,13 @@ def imap_worker(account: ImapAccount, receiver: Receiver) -> Worker:
 
 
 def needs_restart(old: Config, new: Config) -> list[str]:
-    """Sections a reload cannot apply to a running daemon."""
-    pairs = {"database.url": (old.database.url, new.database.url), "smtp": (old.smtp, new.smtp),
+    """Sections a reload cannot apply to a running daemon. Everything else applies live:
+    [desk], [threading], [loops], [relay] (the sender reads it before each pass), [web]
+    (the site is opened again on the new address), [agents], [sla], [kb], [import],
+    rules, templates and SLA files."""
+    pairs = {"database": (old.database.url, new.database.url), "smtp": (old.smtp, new.smtp),
              "imap": (old.imap, new.imap), "metrics": (old.metrics, new.metrics),
-             "daemon": (old.daemon, new.daemon)}
+             "outbox": (old.outbox, new.outbox), "daemon": (old.daemon, new.daemon)}
     return [name for name, (a, b) in pairs.items() if a != b]
 
 
@@ -127,6 +130,8 @@ class Daemon:
         self.name = f"{socket.gethostname()}:{os.getpid()}"
         self.started_at: datetime = desk.clock()
         self.relay_health = RelayHealth()
+        self.started_config = desk.config  # what the listener, IMAP and metrics run with
+        self.restart_needed: list[str] = []
 
     def workers(self) -> list[tuple[str, Worker]]:
         """Everything that runs besides the listener, named for the logs."""
@@ -205,10 +210,13 @@ class Daemon:
             log.error("reload: keeping the running configuration")
             self.notifier.notify("READY=1")
             return exc.problems
-        for section in needs_restart(self.holder.current.config, config):
-            log.warning("reload: [%s] changed; it takes effect after a restart", section)
+        self.restart_needed = needs_restart(self.started_config, config)
+        if self.restart_needed:
+            log.warning("reload: %s changed; not applied until the daemon restarts",
+                        ", ".join(f"[{s}]" for s in self.restart_needed))
         problems = self.holder.reload(config)
         log.info("reloaded %s (%d problem(s))", self.config_path, len(problems))
+        self._beat("running")  # `maildesk status` shows what needs a restart at once
         self.notifier.notify("READY=1")
         return problems
 
@@ -224,7 +232,8 @@ class Daemon:
         stats.update(state=state, interval=self.heartbeat_every,
                      listening=[f"{self.holder.current.config.smtp.protocol}:{lst.port}"
                                 for lst in self.listeners],
-                     imap=[a.name for a in self.holder.current.config.imap])
+                     imap=[a.name for a in self.holder.current.config.imap],
+                     restart_needed=self.restart_needed)
         try:
             with transaction(self.holder.current.sessions) as session:
                 row = session.get(DaemonStatus, self.name) or DaemonStatus(

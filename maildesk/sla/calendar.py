@@ -12,7 +12,7 @@ target that runs out exactly at closing time is due at 18:00, not the next morni
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -36,11 +36,13 @@ class BusinessCalendar:
 
     `country_holidays` is a lookup built from the `holidays` package (see
     `public_holidays`); it is not compared or hashed because it fills itself in lazily.
+    `annual` holds days off on the same date every year, by (month, day).
     """
 
     timezone: ZoneInfo = field(default_factory=lambda: ZoneInfo("UTC"))
     hours: tuple[tuple[Span, ...], ...] = field(default_factory=office_hours)
     holidays: Mapping[date, str] = field(default_factory=dict, hash=False)
+    annual: Mapping[tuple[int, int], str] = field(default_factory=dict, hash=False)
     country: str | None = None
     subdiv: str | None = None
     country_holidays: Mapping[date, str] | None = field(default=None, compare=False,
@@ -62,6 +64,8 @@ class BusinessCalendar:
         """The holiday's name if `day` is a holiday (explicit first, then the country's)."""
         if day in self.holidays:
             return self.holidays[day]
+        if (day.month, day.day) in self.annual:
+            return self.annual[(day.month, day.day)]
         lookup = self.country_holidays
         if lookup is not None and day in lookup:
             return str(lookup.get(day))
@@ -254,15 +258,19 @@ def parse_span(text: str) -> Span:
     return start, end
 
 
-def public_holidays(country: str, subdiv: str | None = None) -> Mapping[date, str]:
-    """A lazy lookup of a country's (and region's) public holidays from `holidays`.
+def public_holidays(country: str, subdiv: str | None = None,
+                    years: Iterable[int] = ()) -> Mapping[date, str]:
+    """A country's (and region's) public holidays from the `holidays` package.
 
-    Raises ValueError for a country or subdivision the package does not know.
+    The `years` given (the loader passes the current and the next) are filled in now, so
+    the lookups of a running desk only read; any other year is filled in when first
+    asked for. Raises ValueError for a country or subdivision the package does not know.
     """
     import holidays
 
     try:
-        lookup: Mapping[date, str] = holidays.country_holidays(country, subdiv=subdiv)
+        lookup: Mapping[date, str] = holidays.country_holidays(country, subdiv=subdiv,
+                                                               years=list(years) or None)
     except NotImplementedError as exc:
         raise ValueError(str(exc)) from exc
     return lookup

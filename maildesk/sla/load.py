@@ -182,27 +182,52 @@ def _hours(doc: _Doc, data: CommentedMap) -> tuple[tuple[Span, ...], ...]:
     return tuple(days)
 
 
-def _holidays(doc: _Doc, data: CommentedMap) -> dict[date, str]:
-    """A list of dates, or of {date: 2025-12-25, name: Christmas Day}."""
+ANNUAL = re.compile(r"^(?:--)?(\d{2})-(\d{2})$")  # MM-DD (ISO 8601 --MM-DD): every year
+
+
+def _holidays(doc: _Doc, data: CommentedMap) -> tuple[dict[date, str],
+                                                     dict[tuple[int, int], str]]:
+    """A list of dates (2025-12-31) or yearly dates (12-24), each possibly with a name:
+    {date: 12-24, name: Christmas Eve}. Returns (dated, yearly by (month, day))."""
     items = data.get("holidays") or []
     if not isinstance(items, list):
         doc.fail(data, "holidays", "holidays", "must be a list of dates")
-        return {}
-    result: dict[date, str] = {}
+        return {}, {}
+    dated: dict[date, str] = {}
+    yearly: dict[tuple[int, int], str] = {}
     for index, item in enumerate(items):
         value, name = (item.get("date"), str(item.get("name", ""))) \
             if isinstance(item, dict) else (item, "")
-        if isinstance(value, str):
-            try:
-                value = date.fromisoformat(value)
-            except ValueError:
-                pass
-        if not isinstance(value, date):
+        day = _day(value)
+        if isinstance(day, date):
+            dated[day] = name or "holiday"
+        elif day is not None:
+            yearly[day] = name or "holiday"
+        else:
             doc.fail(items, index, f"holidays[{index}]",
-                     f"expected a date like 2025-12-25, got {value!r}")
-            continue
-        result[value] = name or "holiday"
-    return result
+                     f"expected a date like 2025-12-25, or 12-24 for every year, got {value!r}")
+    return dated, yearly
+
+
+def _day(value: Any) -> date | tuple[int, int] | None:
+    """A date, a (month, day) that comes back every year, or None if it is neither."""
+    if isinstance(value, date):
+        return value
+    if not isinstance(value, str):
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        pass
+    match = ANNUAL.match(value.strip())
+    if match is None:
+        return None
+    month, day = int(match.group(1)), int(match.group(2))
+    try:
+        date(2000, month, day)  # a leap year: 02-29 is a valid yearly date
+    except ValueError:
+        return None
+    return month, day
 
 
 def parse_calendar(doc: _Doc, data: CommentedMap, default_timezone: str) -> BusinessCalendar:
@@ -216,13 +241,16 @@ def parse_calendar(doc: _Doc, data: CommentedMap, default_timezone: str) -> Busi
     if subdiv is not None and country is None:
         doc.fail(data, "subdiv", "subdiv", "needs a country")
     elif country is not None:
+        this_year = date.today().year
         try:
-            lookup = public_holidays(str(country), None if subdiv is None else str(subdiv))
+            lookup = public_holidays(str(country), None if subdiv is None else str(subdiv),
+                                     years=(this_year, this_year + 1))
         except ValueError as exc:
             doc.fail(data, "subdiv" if subdiv is not None else "country",
                      "subdiv" if subdiv is not None else "country", str(exc))
+    dated, yearly = _holidays(doc, data)
     return BusinessCalendar(timezone=_timezone(doc, data, default_timezone),
-                            hours=_hours(doc, data), holidays=_holidays(doc, data),
+                            hours=_hours(doc, data), holidays=dated, annual=yearly,
                             country=None if lookup is None else str(country),
                             subdiv=None if lookup is None or subdiv is None else str(subdiv),
                             country_holidays=lookup)

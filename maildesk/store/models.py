@@ -67,6 +67,10 @@ class RawMessage(Base):
     dedup_key: Mapped[str] = mapped_column(BoundedString(1000), unique=True)
     message_id: Mapped[str | None] = mapped_column(BoundedString(998), index=True)
     sha256: Mapped[str] = mapped_column(BoundedString(64))
+    # SHA-256 of the content without trace fields (mail/fingerprint.py): with message_id,
+    # what tells the same mail delivered again from a different mail reusing the id.
+    # NULL for mail stored before it was kept.
+    fingerprint: Mapped[str | None] = mapped_column(BoundedString(64))
     data: Mapped[bytes] = mapped_column(LargeBinary)
     size: Mapped[int] = mapped_column(Integer)
     source: Mapped[str] = mapped_column(BoundedString(16))

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import Table, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from maildesk.mail.addresses import normalise_address
+from maildesk.mail.fingerprint import fingerprint
 from maildesk.store.models import (
     TICKET_NUMBERS,
     Contact,
@@ -23,7 +24,7 @@ from maildesk.store.models import (
     Ticket,
     utcnow,
 )
-from maildesk.store.rawpipe import dedup_key
+from maildesk.store.rawpipe import dedup_key, same_mail
 from maildesk.store.text import column_length, stored_form
 from maildesk.tickets.threader import Lookups, TicketView
 from maildesk.types import RawMail, RawState, TicketStatus
@@ -48,23 +49,56 @@ def store_raw(session: Session, raw: RawMail, message_id: str | None,
               refs: Iterable[str] = ()) -> tuple[int, bool]:
     """Insert the raw bytes; return (id, created). A duplicate returns the first copy's id.
 
-    `refs` are the ids the mail refers to (mime.header_ids); a new row keeps them, so that
-    processing can wait for the earlier mail of the same conversation.
+    A duplicate is the same mail again: the same Message-ID and the same content once
+    trace fields are set aside (rawpipe.dedup_key). A different mail reusing a stored
+    Message-ID is stored too, under its variant key. `refs` are the ids the mail refers
+    to (mime.header_ids); a new row keeps them, so that processing can wait for the
+    earlier mail of the same conversation.
     """
-    key, sha = dedup_key(message_id, raw.data)
-    values = dict(dedup_key=key, message_id=message_id, sha256=sha, data=raw.data,
+    keys = dedup_key(message_id, raw.data)
+    values = dict(dedup_key=keys.first, message_id=message_id, sha256=keys.sha256,
+                  fingerprint=keys.fingerprint, data=raw.data,
                   size=len(raw.data), source=str(raw.source), source_ref=raw.source_ref,
                   envelope_from=raw.envelope_from, envelope_to="\n".join(raw.envelope_to),
                   received_at=raw.received_at or utcnow(), state=RawState.RECEIVED)
-    new_id = insert_ignore(session, RawMessage.__table__, values, ["dedup_key"], RawMessage.id)
+    table = cast(Table, RawMessage.__table__)
+    new_id = insert_ignore(session, table, values, ["dedup_key"], RawMessage.id)
+    if new_id is None and message_id is not None:
+        same = same_mail(_stored_copies(session, message_id), keys.fingerprint)
+        if same is not None:
+            return same, False
+        values["dedup_key"] = keys.variant
+        new_id = insert_ignore(session, table, values, ["dedup_key"], RawMessage.id)
     if new_id is not None:
         forms = dict.fromkeys(stored_form(r, REF_LENGTH) for r in refs if r)
         if forms:
             session.execute(insert(RawReference),
                             [{"raw_id": new_id, "ref": ref} for ref in forms])
         return new_id, True
-    existing = session.execute(select(RawMessage.id).where(RawMessage.dedup_key == key))
+    existing = session.execute(select(RawMessage.id).where(RawMessage.dedup_key == keys.variant))
     return existing.scalar_one(), False
+
+
+def _stored_copies(session: Session, message_id: str) -> list[tuple[int, str]]:
+    """(id, fingerprint) of every stored mail with this Message-ID, oldest first."""
+    rows = session.execute(select(RawMessage.id, RawMessage.fingerprint)
+                           .where(RawMessage.message_id == message_id)
+                           .order_by(RawMessage.id)).all()
+    copies = []
+    for raw_id, fp in rows:
+        if fp is None:  # stored before fingerprints were kept
+            data = session.execute(select(RawMessage.data).where(RawMessage.id == raw_id))
+            fp = fingerprint(data.scalar_one())
+        copies.append((raw_id, fp))
+    return copies
+
+
+def earlier_with_message_id(session: Session, raw_id: int) -> RawMessage | None:
+    """The first mail stored before this one with the same Message-ID (a reused id)."""
+    mid = select(RawMessage.message_id).where(RawMessage.id == raw_id).scalar_subquery()
+    return session.execute(select(RawMessage).where(
+        RawMessage.message_id == mid, RawMessage.id < raw_id)
+        .order_by(RawMessage.id).limit(1)).scalar_one_or_none()
 
 
 def next_number(session: Session, name: str = "ticket") -> int:

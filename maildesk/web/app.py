@@ -25,6 +25,7 @@ from sqlalchemy import and_, or_, select
 
 from maildesk.agents.tokens import verify_link
 from maildesk.api.routes import mount_api
+from maildesk.config.model import WebConfig
 from maildesk.runtime.desk import Desk, DeskHolder, holder_of
 from maildesk.sla.wording import format_local
 from maildesk.store.db import transaction
@@ -40,6 +41,7 @@ from maildesk.web.pages import render, texts
 log = logging.getLogger(__name__)
 
 DESK = web.AppKey("desk", Desk)
+WEB_RELOAD_CHECK = 1.0  # seconds between looks for a reloaded [web]
 MAX_BODY = 64 * 1024
 HEADERS = {"Referrer-Policy": "no-referrer", "Cache-Control": "no-store",
            "X-Content-Type-Options": "nosniff", "X-Frame-Options": "DENY",
@@ -277,15 +279,41 @@ async def start(desk: Desk | DeskHolder, host: str, port: int) -> tuple[web.AppR
 
 
 async def web_worker(holder: DeskHolder, stop: asyncio.Event) -> None:
-    """The daemon's web endpoint on `[web] listen` (as at start), until the daemon stops."""
-    desk = holder.current
-    if not desk.config.web.listen:
-        return
-    host, port = split_listen(desk.config.web.listen)
-    runner, bound = await start(holder, host, port)
-    log.info("web: survey and status pages, API%s on %s:%d",
-             " and the form at /new" if desk.config.web.form else "", host, bound)
+    """The daemon's web endpoint (survey, status pages, API) on `[web] listen`, until the
+    daemon stops.
+
+    A reload that changes [web] is applied live: the site is closed and opened again on
+    the new address (or not at all when `listen` became empty)."""
+    served: WebConfig | None = None
+    runner: web.AppRunner | None = None
     try:
-        await stop.wait()
+        while True:
+            config = holder.current.config.web
+            if config != served:
+                if runner is not None:
+                    await runner.cleanup()
+                    runner = None
+                    log.info("web: [web] changed, closing %s", served.listen if served else "")
+                served, runner = config, await _serve(holder, config)
+            try:
+                await asyncio.wait_for(stop.wait(), WEB_RELOAD_CHECK)
+                return
+            except TimeoutError:
+                pass
     finally:
-        await runner.cleanup()
+        if runner is not None:
+            await runner.cleanup()
+
+
+async def _serve(holder: DeskHolder, config: WebConfig) -> web.AppRunner | None:
+    if not config.listen:
+        return None
+    host, port = split_listen(config.listen)
+    try:
+        runner, bound = await start(holder, host, port)
+    except OSError as exc:  # kept off until [web] changes again
+        log.error("web: cannot listen on %s: %s", config.listen, exc)
+        return None
+    log.info("web: survey and status pages, API%s on %s:%d",
+             " and the form at /new" if config.form else "", host, bound)
+    return runner

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 import signal
 import smtplib
 import threading
 import time
+import urllib.error
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -90,6 +93,48 @@ def test_status_and_sighup_reload_keeps_running(tmp_path: Path, db_url: str,
     daemon.signal(signal.SIGTERM)
     assert daemon.wait(10) == 0
     assert maildesk(config, "status").returncode == 3
+
+
+def answers_http(port: int) -> bool:
+    """Whether something speaks HTTP on the port (any status: the token is a dummy)."""
+    try:
+        urllib.request.urlopen(f"http://127.0.0.1:{port}/status/x", timeout=5)
+    except urllib.error.HTTPError:
+        return True
+    except OSError:
+        return False
+    return True
+
+
+def test_sighup_applies_relay_and_web_live_and_names_what_needs_a_restart(
+        tmp_path: Path, db_url: str, daemons: list[DaemonProcess], smtp_sink) -> None:  # noqa: ANN001
+    port, web_before, web_after, dead = free_port(), free_port(), free_port(), free_port()
+    sink_port, sink = smtp_sink
+    config = desk_with_smtp(tmp_path / "desk", db_url, port,
+                            f'[relay]\nhost = "127.0.0.1"\nport = {dead}\n'
+                            f'[web]\nlisten = "127.0.0.1:{web_before}"\n'
+                            f'base_url = "http://127.0.0.1:{web_before}"\n')
+    daemon = DaemonProcess(config)
+    daemons.append(daemon)
+    daemon.start()
+    assert wait_until(lambda: answers_http(web_before))
+    config.write_text(config.read_text().replace(f"port = {dead}", f"port = {sink_port}")
+                      .replace(str(web_before), str(web_after))
+                      .replace("[smtp]\n", "[smtp]\nmax_size = 1000000\n"))
+    daemon.signal(signal.SIGHUP)
+    assert wait_until(lambda: "reloaded" in daemon.log.read_text())
+    assert wait_until(lambda: answers_http(web_after))
+    assert not answers_http(web_before)
+    warning = [line for line in daemon.log.read_text().splitlines() if "WARNING" in line
+               and "restart" in line]
+    assert warning and "[smtp]" in warning[-1] and "[relay]" not in warning[-1]
+    status = json.loads(maildesk(config, "status", "--json").stdout)
+    assert status["daemons"][0]["restart_needed"] == ["smtp"]
+    assert "restart needed: [smtp]" in maildesk(config, "status").stdout
+    send(port, mail(1))  # its acknowledgement leaves through the new relay
+    assert wait_until(lambda: len(sink.received) >= 1)
+    daemon.signal(signal.SIGTERM)
+    assert daemon.wait(10) == 0
 
 
 def _stream_smtp(port: int, acknowledged: list[str], stop: threading.Event) -> None:

@@ -36,4 +36,4 @@ def test_flush_delivers_ack_and_failure_shows_on_ticket(tmp_path: Path, db_url: 
     assert "delivery-failed" in [e["action"] for e in shown["events"]]
     retried = maildesk(config, "outbox", "retry", str(failed[0]["id"]))
     assert retried.returncode == 0 and b"sent (was failed)" in retried.stdout
-    assert len(sink.received) == 3
+    assert len(sink.received) == 4  # 2 + the second ticket's notification + the retried ack

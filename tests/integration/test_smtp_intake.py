@@ -6,13 +6,15 @@ import re
 import smtplib
 import socket
 import subprocess
+import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 import pytest
 from conftest import write_desk
-from daemon_helpers import LoopThread, counts, mail, make_desk
+from daemon_helpers import LoopThread, counts, mail, make_desk, wait_until
 from sqlalchemy import select
 
 from maildesk.agents.tokens import agent_intake_address
@@ -208,6 +210,121 @@ def test_lmtp_answers_once_per_recipient_and_stores_once(serve: Callable[..., Se
     assert [r.envelope_to.split("\n") for r in rows] == [
         ["support@acme.example", "soporte+x@acme.example"]]
     assert counts(served.url) == (1, 1)
+
+
+def test_a_retried_mail_is_one_a_reused_message_id_is_two(
+        serve: Callable[..., Served], eml: Callable[[str], bytes]) -> None:
+    """A client retrying after a lost 250 sends the same mail again: a duplicate. A
+    different mail with the same Message-ID is stored and becomes a ticket."""
+    served = serve()
+    with served.client() as client:
+        for name in ("01-original.eml", "01-original.eml", "03-different-mail-same-id.eml"):
+            assert client.sendmail("lena.brandt@customer-corp.example",
+                                   ["support@acme.example"], eml(f"reused/{name}")) == {}
+    assert counts(served.url) == (2, 2)
+
+
+def test_lmtp_delivery_per_recipient_is_one_mail(
+        serve: Callable[..., Served], eml: Callable[[str], bytes]) -> None:
+    """An MTA delivering one LMTP transaction per recipient adds a Delivered-To each time."""
+    served = serve('protocol = "lmtp"\n')
+    client = smtplib.LMTP("127.0.0.1", served.port, timeout=10)
+    try:
+        for rcpt in ("support@acme.example", "soporte@acme.example"):
+            data = f"Delivered-To: {rcpt}\r\n".encode() + eml("reused/01-original.eml")
+            assert client.sendmail("lena.brandt@customer-corp.example", [rcpt], data) == {}
+    finally:
+        client.close()
+    assert counts(served.url) == (1, 1)
+
+
+MIB = 256 * 1024  # the largest mail here; the budget holds two
+BUDGET = f"max_size = {MIB}\nmax_bytes_in_flight = {2 * MIB}\n"
+
+
+def big_mail(n: int, size: int) -> bytes:
+    """A customer mail of about `size` bytes (a long body of 76-character lines)."""
+    line = b"x" * 74 + b"\r\n"
+    return mail(n, "big") + line * (size // len(line))
+
+
+def send_until_stored(served: Served, n: int, data: bytes, refusals: list[int]) -> None:
+    """What an MTA does: send, and on a 4xx or a dropped connection, retry."""
+    for _ in range(50):
+        try:
+            with smtplib.SMTP("127.0.0.1", served.port, timeout=120) as client:
+                assert client.sendmail(f"c{n}@customer.example", ["support@acme.example"],
+                                       data) == {}
+                return
+        except (smtplib.SMTPSenderRefused, smtplib.SMTPDataError) as exc:
+            assert 400 <= exc.smtp_code < 500, exc
+            refusals.append(exc.smtp_code)
+        except (smtplib.SMTPServerDisconnected, OSError):
+            refusals.append(421)  # cut off mid-DATA (or a slow machine): send again
+        time.sleep(0.05)  # a (much shorter) retry interval, as an MTA's queue has
+    raise AssertionError(f"mail {n} never accepted")
+
+
+def hold(served: Served, n: int, size: int | None) -> smtplib.SMTP:
+    """A session that has announced a mail (MAIL FROM with SIZE=, RCPT) and waits."""
+    client = smtplib.SMTP("127.0.0.1", served.port, timeout=120)
+    client.ehlo()
+    options = [f"SIZE={size}"] if size else []
+    code, reply = client.mail(f"c{n}@customer.example", options)
+    assert code == 250, reply
+    assert client.rcpt("support@acme.example")[0] == 250
+    return client
+
+
+def test_bytes_in_flight_are_bounded_and_refused_mail_comes_back(
+        serve: Callable[..., Served]) -> None:
+    """Large mail beyond max_bytes_in_flight gets 452 at MAIL (SIZE=) or DATA, or 421
+    mid-DATA without SIZE=; the budget is never passed, and every mail is stored once
+    its sender retries."""
+    served = serve(BUDGET)
+    budget = served.listener.budget
+    first, second = hold(served, 1, MIB - 4096), hold(served, 2, MIB // 2)
+    with served.client() as third:  # SIZE= that does not fit the budget left: 452 at MAIL
+        third.ehlo()
+        assert third.mail("c3@customer.example", [f"SIZE={MIB // 2 + 8192}"])[0] == 452
+    late = hold(served, 4, None)  # no SIZE=: cut off once it sends more than is left
+    try:
+        assert late.data(big_mail(4, MIB * 3 // 4))[0] == 421
+    except (smtplib.SMTPServerDisconnected, ConnectionError):
+        pass  # the 421 came while the client was still writing
+    late.close()
+    assert counts(served.url) == (0, 0)
+    assert budget.total <= 2 * MIB and budget.peak <= 2 * MIB
+    assert first.data(big_mail(1, MIB - 8192))[0] == 250
+    assert second.data(big_mail(2, MIB // 2 - 8192))[0] == 250
+    first.quit()
+    second.quit()
+    refusals: list[int] = []
+    for n, size in ((3, MIB // 2), (4, MIB * 3 // 4)):
+        send_until_stored(served, n, big_mail(n, size), refusals)
+    assert counts(served.url) == (4, 4)
+    with served.desk.sessions() as session:
+        sizes = sorted(len(d) for d in session.execute(select(RawMessage.data)).scalars())
+    assert sizes[0] > MIB // 3 and refusals == []
+    assert budget.peak <= 2 * MIB and budget.refused >= 2
+    wait_until(lambda: budget.total == 0 and not budget.held)
+
+
+def test_many_large_mails_at_once_all_arrive(serve: Callable[..., Served]) -> None:
+    """Six senders of large mail against a budget for two: the listener refuses some
+    (4xx), each retries, and all six are stored once."""
+    served = serve(BUDGET)
+    refusals: list[int] = []
+    with ThreadPoolExecutor(6) as pool:
+        sent = [pool.submit(send_until_stored, served, n, big_mail(n, MIB * 3 // 4), refusals)
+                for n in range(1, 7)]
+        for future in sent:
+            future.result()  # a sender's failure fails the test
+    assert counts(served.url) == (6, 6)
+    budget = served.listener.budget
+    assert budget.peak <= 2 * MIB
+    assert all(400 <= code < 500 for code in refusals)
+    wait_until(lambda: budget.total == 0)
 
 
 def test_connections_beyond_the_cap_get_421(serve: Callable[..., Served]) -> None:

@@ -165,3 +165,36 @@ def test_parse_span() -> None:
     for bad in ("9-14", "14:00-09:00", "09:00-25:00", "09:61-10:00"):
         with pytest.raises(ValueError):
             parse_span(bad)
+
+
+def test_shipped_calendar_takes_this_and_next_years_holidays_from_the_package() -> None:
+    """No fixed year anywhere: public holidays of the current and next year are read at
+    load (Spain, Madrid), company days come back every year."""
+    from pathlib import Path
+
+    from maildesk.sla.load import load_sla
+
+    cal = load_sla(Path(__file__).resolve().parents[2] / "rules", "UTC").calendar
+    this = date.today().year
+    assert (cal.country, cal.subdiv) == ("ES", "MD")
+    assert {this, this + 1} <= set(cal.country_holidays.years)  # type: ignore[union-attr]
+    for year in (this, this + 1, this + 5):
+        assert cal.is_holiday(date(year, 1, 1)) and cal.is_holiday(date(year, 12, 25))
+        assert cal.holiday_name(date(year, 12, 24)) == "Christmas Eve (company day)"
+        assert cal.is_holiday(date(year, 1, 6))  # Epiphany
+    assert not cal.is_holiday(date(this, 6, 10))
+
+
+def test_yearly_and_dated_extra_days_off(tmp_path) -> None:  # noqa: ANN001
+    from maildesk.errors import ConfigError
+    from maildesk.sla.load import load_sla
+
+    (tmp_path / "calendar.yaml").write_text(
+        "holidays:\n  - 2027-05-14\n  - --08-15\n  - {date: 02-29, name: Leap}\n")
+    cal = load_sla(tmp_path, "UTC").calendar
+    assert cal.is_holiday(date(2027, 5, 14)) and not cal.is_holiday(date(2028, 5, 14))
+    assert cal.is_holiday(date(2026, 8, 15)) and cal.is_holiday(date(2031, 8, 15))
+    assert cal.holiday_name(date(2028, 2, 29)) == "Leap"
+    (tmp_path / "calendar.yaml").write_text("holidays:\n  - 02-30\n")
+    with pytest.raises(ConfigError, match=r"holidays\[0\]: expected a date"):
+        load_sla(tmp_path, "UTC")

@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pytest
+
 from maildesk.cli.status import is_up
 from maildesk.config.model import Config, SmtpConfig
 from maildesk.intake import imap, smtp
@@ -36,6 +38,37 @@ def test_size_and_data_replies() -> None:
     assert smtp.STORAGE_DOWN.startswith("451 4.3.0")
     assert smtp.TOO_MANY_CONNECTIONS.startswith("421 4.7.0")
     assert smtp.NO_SUCH_RECIPIENT.startswith("550 5.1.1")
+
+
+def test_byte_budget_shares_and_declared_size() -> None:
+    budget = smtp.ByteBudget(100)
+    a, b = object(), object()
+    assert budget.reserve(a, 60) and budget.reserve(a, 40)  # a share never shrinks
+    assert not budget.reserve(b, 41) and budget.refused == 1
+    assert budget.reserve(b, 40) and budget.total == budget.peak == 100
+    assert not budget.reserve(a, 61)
+    budget.release(a)
+    budget.release(a)  # twice is harmless
+    assert budget.total == 40 and budget.reserve(b, 100) and budget.peak == 100
+    budget.release(b)
+    assert budget.total == 0 and not budget.held
+    assert smtp.declared_size(["BODY=8BITMIME", "SIZE=2048"]) == 2048
+    assert smtp.declared_size(["SIZE=x"]) == smtp.declared_size([]) == 0
+    assert smtp.INSUFFICIENT_STORAGE.startswith("452 4.3.1")
+    assert smtp.TOO_MUCH_IN_FLIGHT.startswith("421 4.3.1")
+
+
+def test_bytes_in_flight_setting(tmp_path: Path) -> None:
+    from maildesk.config.model import load_config
+    from maildesk.errors import ConfigError
+
+    path = tmp_path / "maildesk.toml"
+    (tmp_path / "secret").write_text("0" * 64)
+    path.write_text('[desk]\naddresses = ["support@acme.example"]\n[smtp]\nmax_size = 1000\n')
+    assert load_config(path).smtp.max_bytes_in_flight == 4000
+    path.write_text(path.read_text() + "max_bytes_in_flight = 999\n")
+    with pytest.raises(ConfigError, match="max_bytes_in_flight: must be at least max_size"):
+        load_config(path)
 
 
 def test_imap_cursor_and_uids() -> None:

@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import replace
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from maildesk.pipeline.item import Item, Outcome
 from maildesk.runtime.desk import Desk
-from maildesk.store.models import Contact, Ticket
-from maildesk.store.queries import log_event
+from maildesk.store.models import Contact, Message, Ticket
+from maildesk.store.queries import earlier_with_message_id, log_event
 from maildesk.tickets import operations as tickets
 from maildesk.tickets import threader
 from maildesk.types import AuthorKind, Direction
+
+log = logging.getLogger(__name__)
 
 
 def apply(desk: Desk, session: Session, item: Item) -> Item:
@@ -21,6 +25,7 @@ def apply(desk: Desk, session: Session, item: Item) -> Item:
     assert match is not None
     new = match.ticket_id is None
     ticket = _open(desk, session, item) if new else session.get(Ticket, match.ticket_id)
+    assert ticket is not None
     message = tickets.add_message(
         session, ticket, item.mail, raw_id=item.raw_id, direction=Direction.IN,
         kind=item.author, match=match, now=item.now, attachments_root=desk.attachments_root,
@@ -31,6 +36,7 @@ def apply(desk: Desk, session: Session, item: Item) -> Item:
                   "unpacked: ask the sender to send attachments in plain MIME", at=item.now)
     tickets.add_aliases(session, ticket, threader.alias_ids(item.mail, item.known_ids))
     _record_threading(session, ticket, message.id, item)
+    _flag_reused_id(session, ticket, message, item)
     if not new and item.author == AuthorKind.CUSTOMER:
         tickets.customer_replied(session, ticket, now=item.now, actor=message.from_addr,
                                  sla=desk.sla)
@@ -51,6 +57,30 @@ def _record_threading(session: Session, ticket: Ticket, message_row_id: int, ite
     for candidate in match.candidates:
         log_event(session, candidate, "system", "possible-duplicate", {"ticket": ticket.ref},
                   f"{ticket.ref} has the same subject and customer", at=item.now)
+
+
+def _flag_reused_id(session: Session, ticket: Ticket, message: Message, item: Item) -> None:
+    """A different mail with an earlier mail's Message-ID: kept, and shown for review.
+
+    Broken gateways, scripts and some MUAs reuse ids; a forger may too. The earlier
+    mail keeps the id for threading; this one is flagged on its ticket.
+    """
+    earlier = earlier_with_message_id(session, item.raw_id)
+    if earlier is None:
+        return
+    earlier_ticket = session.execute(
+        select(Ticket.ref).join(Message, Message.ticket_id == Ticket.id)
+        .where(Message.raw_id == earlier.id)).scalars().first()
+    reason = (f"reuses the Message-ID of an earlier, different mail (raw {earlier.id}"
+              f"{', ticket ' + earlier_ticket if earlier_ticket else ''})")
+    message.flagged = True
+    message.flag_reason = "; ".join(filter(None, (message.flag_reason, reason)))
+    log_event(session, ticket.id, "system", "reused-message-id",
+              {"message": message.id, "message_id": earlier.message_id,
+               "earlier_raw": earlier.id, "earlier_ticket": earlier_ticket}, reason,
+              at=item.now)
+    log.warning("raw=%s message-id=<%s> ticket=%s: reuses the Message-ID of raw=%s",
+                item.raw_id, earlier.message_id, ticket.ref, earlier.id)
 
 
 def _ref(session: Session, ticket_id: int) -> str:

@@ -15,7 +15,7 @@ from maildesk.pipeline.item import Item
 from maildesk.runtime.desk import Desk
 from maildesk.store.models import Ticket
 from maildesk.tickets import operations as tickets
-from maildesk.types import Decision
+from maildesk.types import Decision, Source
 
 
 def route(desk: Desk, session: Session, item: Item) -> Item:
@@ -44,7 +44,8 @@ def _classify_new(desk: Desk, session: Session, ticket: Ticket, decision: Decisi
     if decision.assign is not None:
         tickets.route(session, ticket, desk.ruleset, decision.assign,
                       actor=_rule_actor(decision), now=item.now, reason="assigned by rule")
-    tickets.set_sla(session, ticket, desk.sla, now=item.now)
+    if item.raw.source != Source.IMPORT:  # history starts no clock (intake/settle.py)
+        tickets.set_sla(session, ticket, desk.sla, now=item.now)
 
 
 def _rule_actor(decision: Decision) -> str:
