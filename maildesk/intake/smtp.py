@@ -268,7 +268,7 @@ def _guarded(base: type[SMTP]) -> type[SMTP]:
             transport = self.transport
             log.warning("smtp: %s deadline passed for %s, closing", name,
                         self.session.peer if self.session else "?")
-            if transport is not None and not transport.is_closing():
+            if isinstance(transport, asyncio.WriteTransport) and not transport.is_closing():
                 transport.write(reply.encode() + b"\r\n")
                 transport.close()
 

@@ -43,7 +43,7 @@ from maildesk.store.claim import claim_next
 from maildesk.store.db import transaction
 from maildesk.store.models import RawMessage
 from maildesk.store.queries import store_raw
-from maildesk.types import RawMail, RawState
+from maildesk.types import RawMail, RawState, Source
 
 log = logging.getLogger(__name__)
 
@@ -149,7 +149,7 @@ def _run_stages(desk: Desk, session: Session, raw_id: int) -> Outcome | None:
     if row is None or row.state != RawState.RECEIVED:
         return None  # another worker got there first
     item = Item(raw_id=raw_id, raw=RawMail(
-        data=row.data, source=row.source, envelope_from=row.envelope_from,
+        data=row.data, source=Source(row.source), envelope_from=row.envelope_from,
         envelope_to=tuple(filter(None, row.envelope_to.split("\n"))),
         source_ref=row.source_ref, received_at=row.received_at), now=desk.clock())
     for stage in STAGES:
