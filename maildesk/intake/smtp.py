@@ -374,7 +374,7 @@ class Listener:
         """Say 421 to every open session and close it (RFC 5321 3.8)."""
         for protocol in list(self.connections.open):  # a copy: closing releases
             transport = protocol.transport
-            if transport is not None and not transport.is_closing():
+            if isinstance(transport, asyncio.WriteTransport) and not transport.is_closing():
                 transport.write(SHUTTING_DOWN.encode() + b"\r\n")
                 transport.close()
         await self.server.wait_closed()
