@@ -171,7 +171,9 @@ def apply_decision(session: Session, ticket: Ticket, decision: Decision, *,
 
 
 def assign(session: Session, ticket: Ticket, *, agent: str | None, team: str | None,
-           actor: str, now: datetime, reason: str = "", tier: int | None = None) -> None:
+           actor: str, now: datetime, reason: str = "", tier: int | None = None,
+           version: str = "") -> None:
+    """`version` names the rule set when a rule assigns (Desk.version), for the event log."""
     before = {"assignee": ticket.assignee, "team": ticket.team}
     ticket.assignee = agent
     if team is not None:
@@ -179,8 +181,10 @@ def assign(session: Session, ticket: Ticket, *, agent: str | None, team: str | N
     if tier is not None:
         ticket.tier = tier
     ticket.updated_at = now
-    log_event(session, ticket.id, actor, "assigned",
-              {"from": before, "assignee": agent, "team": ticket.team}, reason, at=now)
+    detail: dict[str, object] = {"from": before, "assignee": agent, "team": ticket.team}
+    if version:
+        detail["rules_version"] = version
+    log_event(session, ticket.id, actor, "assigned", detail, reason, at=now)
 
 
 def find_ticket_by_ref(session: Session, ref: str) -> Ticket | None:
@@ -206,7 +210,7 @@ def last_assignee(session: Session, team: str) -> str | None:
 
 
 def route(session: Session, ticket: Ticket, ruleset: RuleSet, assignment: Assignment, *,
-          actor: str, now: datetime, reason: str = "") -> None:
+          actor: str, now: datetime, reason: str = "", version: str = "") -> None:
     """Assign to an agent or a team, choosing the agent by the team's strategy."""
     team = ruleset.team(assignment.team) if assignment.team else None
     members = ruleset.members(team.name) if team else ()
@@ -214,23 +218,25 @@ def route(session: Session, ticket: Ticket, ruleset: RuleSet, assignment: Assign
                          open_counts(session, [m.email for m in members]),
                          last_assignee(session, team.name) if team else None)
     assign(session, ticket, agent=agent, team=team.name if team else None, actor=actor,
-           now=now, reason=reason, tier=team.tier if team else None)
+           now=now, reason=reason, tier=team.tier if team else None, version=version)
 
 
 def escalate(session: Session, ticket: Ticket, ruleset: RuleSet, *, actor: str,
-             now: datetime, reason: str) -> bool:
+             now: datetime, reason: str, version: str = "") -> bool:
     """Move the ticket to the next tier's team (1 -> 2 -> 3). False at the top tier."""
     team = ruleset.next_tier_team(ticket.tier)
     ticket.escalation_level += 1
     if team is None:
         log_event(session, ticket.id, actor, "escalated",
-                  {"level": ticket.escalation_level, "tier": ticket.tier, "to_team": None},
+                  {"level": ticket.escalation_level, "tier": ticket.tier, "to_team": None,
+                   **({"rules_version": version} if version else {})},
                   reason or "already at the top tier", at=now)
         return False
     route(session, ticket, ruleset, Assignment(team=team.name, strategy="least-open"),
-          actor=actor, now=now, reason=reason)
+          actor=actor, now=now, reason=reason, version=version)
     log_event(session, ticket.id, actor, "escalated",
-              {"level": ticket.escalation_level, "tier": team.tier, "to_team": team.name},
+              {"level": ticket.escalation_level, "tier": team.tier, "to_team": team.name,
+               **({"rules_version": version} if version else {})},
               reason, at=now)
     return True
 

@@ -34,7 +34,8 @@ def route(desk: Desk, session: Session, item: Item) -> Item:
                                now=item.now)
     if decision.escalate:
         tickets.escalate(session, ticket, desk.ruleset, actor=_rule_actor(decision),
-                         now=item.now, reason="escalated by rule")
+                         now=item.now, reason="escalated by rule",
+                         version=decision.rules_version)
     return replace(item, spam=decision.spam or item.spam)
 
 
@@ -43,7 +44,8 @@ def _classify_new(desk: Desk, session: Session, ticket: Ticket, decision: Decisi
     tickets.apply_decision(session, ticket, decision, now=item.now)
     if decision.assign is not None:
         tickets.route(session, ticket, desk.ruleset, decision.assign,
-                      actor=_rule_actor(decision), now=item.now, reason="assigned by rule")
+                      actor=_rule_actor(decision), now=item.now, reason="assigned by rule",
+                      version=decision.rules_version)
     if item.raw.source != Source.IMPORT:  # history starts no clock (intake/settle.py)
         tickets.set_sla(session, ticket, desk.sla, now=item.now)
 
