@@ -151,9 +151,8 @@ def check_threading(desk, mails: list[Generated]) -> tuple[int, int]:  # type: i
     return good, total
 
 
-def pg_fresh_schema() -> str:
+def pg_fresh_schema(schema: str = "bench_ingest") -> str:
     engine = make_engine(PG)
-    schema = "bench_ingest"
     with engine.begin() as conn:
         conn.execute(text(f"DROP SCHEMA IF EXISTS {schema} CASCADE"))
         conn.execute(text(f"CREATE SCHEMA {schema}"))
