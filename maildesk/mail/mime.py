@@ -119,6 +119,15 @@ def msg_ids(value: str | None) -> list[str]:
     return list(dict.fromkeys(found))
 
 
+def _head(data: bytes) -> bytes:
+    """The header block, copied alone (not the body, which may be megabytes)."""
+    for blank in (b"\r\n\r\n", b"\n\n"):
+        end = data.find(blank)
+        if end >= 0:
+            data = data[:end]
+    return data
+
+
 def header_message_id(data: bytes) -> str | None:
     """The Message-ID read from the header block alone, without <>, or None.
 
@@ -142,8 +151,7 @@ def header_ids(data: bytes) -> tuple[str | None, tuple[str, ...]]:
 
 
 def _header_block(data: bytes) -> Message:
-    head = data.split(b"\r\n\r\n", 1)[0].split(b"\n\n", 1)[0]
-    return BytesHeaderParser(policy=compat32).parsebytes(head)
+    return BytesHeaderParser(policy=compat32).parsebytes(_head(data))
 
 
 def _message_id(head: Message) -> str | None:
