@@ -118,7 +118,9 @@ def set_aside(data: bytes) -> tuple[bytes, dict[str, memoryview]]:
     if not runs:
         return data, {}
     nonce = secrets.token_hex(8)
-    view, pieces, aside, start = memoryview(data), [], {}, 0
+    view, start = memoryview(data), 0
+    pieces: list[bytes | memoryview] = []
+    aside: dict[str, memoryview] = {}
     for number, run in enumerate(runs):
         token = f"MaildeskAside{nonce}N{number}".ljust(40, "A")
         aside[token] = view[run.start():run.end()]

@@ -170,7 +170,8 @@ class Draft:
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Draft:
         pairs = ("to", "cc")
-        values = {k: tuple(tuple(p) for p in v) if k in pairs else v for k, v in data.items()}
+        values: dict[str, Any] = {k: tuple(tuple(p) for p in v) if k in pairs else v
+                                  for k, v in data.items()}
         values["sender"], values["reply_to"] = tuple(data["sender"]), tuple(data["reply_to"])
         values["references"], values["auto"] = tuple(data["references"]), \
             AutoSubmitted(data["auto"])

@@ -165,7 +165,7 @@ def add_keys(session: Session, ticket_id: int, pairs: Iterable[tuple[str, str]])
         return
     dialect = session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    session.execute(insert(ThreadKey.__table__).values(rows)
+    session.execute(insert(cast(Table, ThreadKey.__table__)).values(rows)
                     .on_conflict_do_nothing(index_elements=["key", "kind"]))
 
 

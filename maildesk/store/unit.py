@@ -22,9 +22,9 @@ A session made otherwise (a bare `Session(engine)`) gets the ORM's usual behavio
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import event, insert
+from sqlalchemy import Table, event, insert
 from sqlalchemy.orm import ORMExecuteState, Session, SessionTransaction, sessionmaker
 
 from maildesk.store.models import Event
@@ -59,7 +59,7 @@ def write_events(session: Session) -> None:
     if not rows:
         return
     session.flush()
-    session.execute(insert(Event.__table__), rows)
+    session.execute(insert(cast(Table, Event.__table__)), rows)
 
 
 def _pin(session: Session, instance: Any) -> None:
