@@ -17,15 +17,12 @@ from email.message import Message
 from email.utils import collapse_rfc2231_value
 
 from maildesk.mail.addresses import normalise_address
-from maildesk.mail.headers import (  # re-exported: the header-block readers live there
-    header_ids as header_ids,
-)
-from maildesk.mail.headers import (
-    header_message_id as header_message_id,
-)
-from maildesk.mail.headers import (
-    msg_ids as msg_ids,
-)
+
+# The header-block readers live in mail/headers.py (light enough for the pipe) and are
+# re-exported here, where the rest of the mail code finds them.
+from maildesk.mail.headers import header_ids as header_ids
+from maildesk.mail.headers import header_message_id as header_message_id
+from maildesk.mail.headers import msg_ids as msg_ids
 
 # WHATWG Encoding: these labels mean windows-1252 in practice (Outlook writes curly
 # quotes as 0x93/0x94 under an iso-8859-1 label); cp1252 is a superset for text.
