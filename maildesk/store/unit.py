@@ -12,8 +12,8 @@ Sessions made by `store.db.make_sessionmaker` therefore
   the transaction the rows are referenced as usual, and a later transaction reads afresh);
 - buffer the events `store.queries.log_event` records and write them in one multi-row
   INSERT just before the commit, after the ORM's own flush (events point at tickets).
-  A query on the events table in the same transaction writes the buffer first, so code
-  that reads the log back sees what it just logged. A rollback drops the buffer with
+  A statement on the events table in the same transaction writes the buffer first, so
+  code that reads (or updates) the log sees what it just logged. A rollback drops the buffer with
   everything else.
 
 A session made otherwise (a bare `Session(engine)`) gets the ORM's usual behaviour:
@@ -67,7 +67,7 @@ def _pin(session: Session, instance: Any) -> None:
 
 
 def _before_query(state: ORMExecuteState) -> None:
-    if state.session.info.get(EVENTS) and state.is_select and any(
+    if state.session.info.get(EVENTS) and any(  # a read, or an UPDATE/DELETE of events
             mapper.class_ is Event for mapper in state.all_mappers):
         write_events(state.session)
 
