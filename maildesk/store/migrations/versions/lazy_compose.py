@@ -5,13 +5,13 @@ queued (JSON); `outbox.data` is filled by the sender when it first claims the ro
 may now be NULL.
 
 Revision ID: lazy_compose
-Revises: phase
+Revises: form_brands_privacy
 """
 import sqlalchemy as sa
 from alembic import op
 
 revision = 'lazy_compose'
-down_revision = 'phase'
+down_revision = 'form_brands_privacy'
 branch_labels = None
 depends_on = None
 
