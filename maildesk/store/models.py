@@ -287,6 +287,12 @@ class Outbox(Base):
         assert self.draft is not None, f"outbox {self.id} has neither data nor draft"
         return render(Draft.from_json(self.draft))
 
+    @data.inplace.setter
+    def _data_setter(self, value: bytes) -> None:
+        """Bytes written over the message (an erasure) replace the draft too: nothing of
+        the old text is kept, and these bytes are what is sent."""
+        self.built, self.draft = value, None
+
     @data.inplace.expression
     @classmethod
     def _data_expression(cls) -> Any:
