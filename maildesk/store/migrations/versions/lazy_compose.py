@@ -5,13 +5,13 @@ queued (JSON); `outbox.data` is filled by the sender when it first claims the ro
 may now be NULL.
 
 Revision ID: lazy_compose
-Revises: form_brands_privacy
+Revises: raw_fingerprint
 """
 import sqlalchemy as sa
 from alembic import op
 
 revision = 'lazy_compose'
-down_revision = 'form_brands_privacy'
+down_revision = 'raw_fingerprint'
 branch_labels = None
 depends_on = None
 
