@@ -6,9 +6,11 @@ called directly from a test with plain values and nothing mutates behind its bac
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
+from typing import Any
 
 
 class Source(StrEnum):
@@ -225,11 +227,12 @@ class Decision:
 
 @dataclass(frozen=True, slots=True)
 class Outgoing:
-    """One mail the desk wants to send, fully composed."""
+    """One mail the desk wants to send: composed, or drafted for the sender to build."""
 
     kind: str  # ack, update, notify, closure, confirm, error, reminder, ...
     recipients: tuple[str, ...]
     message_id: str
-    data: bytes  # the complete RFC 5322 message
+    data: bytes | None  # the complete RFC 5322 message; None while only drafted
     automatic: bool = True
     ticket_id: int | None = None
+    draft: Mapping[str, Any] | None = None  # outbox.compose.Draft as JSON, when data is None

@@ -86,7 +86,7 @@ def _store_and_process(args: argparse.Namespace, raws: list[RawMail]) -> None:
 
 def _store_only(config: Config, raws: list[RawMail]) -> None:
     """Commit each raw mail durably, and nothing else."""
-    from maildesk.mail.mime import header_ids
+    from maildesk.mail.headers import header_ids
     from maildesk.store.rawpipe import SchemaMissing, plain_id, sqlite_path, store_raw_sqlite
 
     path = sqlite_path(config.database.url)

@@ -1,4 +1,7 @@
-"""`maildesk outbox list|flush|retry ID`: the desk's outgoing mail.
+"""`maildesk outbox list|show ID|flush|retry ID`: the desk's outgoing mail.
+
+`show ID` prints the message (RFC 5322) as it goes or went out; a mail still queued
+that the sender has not built yet is built from its draft for the display.
 
 `flush` sends everything queued now, whatever its backoff (as `postqueue -f` does);
 `retry ID` does the same for one mail (queueing it again first if it had failed), and
@@ -8,6 +11,7 @@ for the earlier mail to the same recipient about the same ticket, which goes fir
 from __future__ import annotations
 
 import argparse
+import sys
 
 from sqlalchemy import select
 
@@ -28,6 +32,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     ls.add_argument("--limit", type=int, default=50)
     ls.add_argument("--json", action="store_true")
     ls.set_defaults(handler=run_list)
+    show = actions.add_parser("show", help="print one outgoing mail (RFC 5322)")
+    show.add_argument("id", type=int)
+    show.set_defaults(handler=run_show)
     actions.add_parser("flush", help="send everything queued now, backoff or not").set_defaults(
         handler=run_flush)
     retry = actions.add_parser("retry", help="send one mail now (queueing it again if it failed)")
@@ -53,6 +60,19 @@ def run_list(args: argparse.Namespace) -> int:
         print_table(["id", "ticket", "kind", "to", "state", "attempts", "error"],
                     [[r[k] for k in ("id", "ticket", "kind", "to", "state", "attempts",
                                      "error")] for r in rows])
+    return 0
+
+
+def run_show(args: argparse.Namespace) -> int:
+    desk = desk_from(args, lenient=True)
+    with desk.sessions() as session:
+        row = session.get(Outbox, args.id)
+        data = row.data if row is not None else None
+    if data is None:
+        print(f"outbox {args.id}: no such mail", file=sys.stderr)
+        return 1
+    sys.stdout.buffer.write(data)
+    sys.stdout.flush()
     return 0
 
 

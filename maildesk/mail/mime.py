@@ -14,11 +14,15 @@ import mimetypes
 import re
 import unicodedata
 from email.message import Message
-from email.parser import BytesHeaderParser
-from email.policy import compat32
 from email.utils import collapse_rfc2231_value
 
 from maildesk.mail.addresses import normalise_address
+
+# The header-block readers live in mail/headers.py (light enough for the pipe) and are
+# re-exported here, where the rest of the mail code finds them.
+from maildesk.mail.headers import header_ids as header_ids
+from maildesk.mail.headers import header_message_id as header_message_id
+from maildesk.mail.headers import msg_ids as msg_ids
 
 # WHATWG Encoding: these labels mean windows-1252 in practice (Outlook writes curly
 # quotes as 0x93/0x94 under an iso-8859-1 label); cp1252 is a superset for text.
@@ -31,8 +35,6 @@ FALLBACKS = ("utf-8", "windows-1252")
 ENCODED_WORD = re.compile(r"=\?([^?\s]+)\?([bBqQ])\?([^?\s]*)\?=")
 BETWEEN_WORDS = re.compile(r"(?<=\?=)[ \t\r\n]+(?==\?)")
 FOLD = re.compile(r"\r?\n(?=[ \t])")
-ANGLE_ID = re.compile(r"<\s*([^<>\s]+?)\s*>")
-BARE_ID = re.compile(r"[^\s<>(),;\"]+@[^\s<>(),;\"]+")
 CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 FILENAME_MAX = 150
 
@@ -106,51 +108,6 @@ def decode_header(value: str) -> str:
     if "=?" in value:
         value = ENCODED_WORD.sub(_decode_word, BETWEEN_WORDS.sub("", value))
     return value.replace("\r", "").replace("\n", " ").strip()
-
-
-def msg_ids(value: str | None) -> list[str]:
-    """Message ids in a header, without angle brackets, in order, without duplicates.
-
-    Tolerates junk around ids ("see <id> (the ack)") and ids written without brackets.
-    """
-    if not value:
-        return []
-    found = ANGLE_ID.findall(value) or BARE_ID.findall(value)
-    return list(dict.fromkeys(found))
-
-
-def header_message_id(data: bytes) -> str | None:
-    """The Message-ID read from the header block alone, without <>, or None.
-
-    Used where parsing the whole mail would be wasted (the idempotency key before the
-    mail is stored, IMAP reconciliation over header-only fetches). The id is whole: an
-    over-long one is bounded where it is stored (store/text.py), with a hash of the whole
-    value, so two long ids that share a beginning stay two mails.
-    """
-    return _message_id(_header_block(data))
-
-
-def header_ids(data: bytes) -> tuple[str | None, tuple[str, ...]]:
-    """The Message-ID and the ids the mail refers to (In-Reply-To, References), read from
-    the header block alone: what intake stores so replies are processed after their parent.
-    """
-    head = _header_block(data)
-    refs = msg_ids(" ".join(str(v) for v in head.get_all("In-Reply-To", [])
-                            + head.get_all("References", [])))
-    own = _message_id(head)
-    return own, tuple(r for r in refs if r != own)
-
-
-def _header_block(data: bytes) -> Message:
-    head = data.split(b"\r\n\r\n", 1)[0].split(b"\n\n", 1)[0]
-    return BytesHeaderParser(policy=compat32).parsebytes(head)
-
-
-def _message_id(head: Message) -> str | None:
-    value = head.get("Message-ID")
-    if not value:
-        return None
-    return str(value).strip().strip("<>").strip() or None
 
 
 def return_path(value: str | None) -> str | None:

@@ -5,12 +5,24 @@ the address headers (display names decoded in their lexical context), the Date h
 and collects the defects. Its body text, though, mixes in the text of forwarded and
 report parts and decodes a wrong charset into replacement characters, so the bodies and
 attachments are taken from a walk over the same tree it built: nothing is parsed twice.
+
+Memory: the email package holds a body as one str built from a list of line strs, several
+times the size of the mail for a big attachment. So long runs of base64 lines (an
+attachment's body) are set aside before parsing: the parser sees a short stand-in line,
+and the part's bytes are decoded straight from the mail's own buffer when the walk
+reaches it. A 34 MB mail with a 25 MB attachment costs the mail plus the decoded file,
+not ten times the mail.
 """
 
 from __future__ import annotations
 
+import binascii
 import logging
 import re
+import secrets
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.message import Message
@@ -59,6 +71,12 @@ QUOTE_VALUES = {"blockquote": {"type": {"cite"}},
                 "div": {"id": {"divRplyFwdMsg", "appendonsend", "Signature"}}}
 ADDRESS = re.compile(r"[\w.!#$%&'*+/=?^`{|}~-]+@[\w-]+(?:\.[\w-]+)+")
 SKIPPED_TYPES = STATUS_TYPES + HEADERS_TYPES
+# An attachment's body: at least ASIDE_LINES lines of base64 (about 38 KB), with its last,
+# shorter line. Only such runs are set aside; everything else is parsed as it came.
+ASIDE_LINES = 512
+BASE64_RUN = re.compile(rb"(?<=\n)(?>(?:[A-Za-z0-9+/]{60,}+={0,2}+\r?\n){%d,}+)"
+                        rb"(?:[A-Za-z0-9+/]{1,59}={0,2}\r?\n)?" % ASIDE_LINES)
+_ASIDE: ContextVar[dict[str, memoryview]] = ContextVar("maildesk_parse_aside")
 # What mail-parser raises on shapes it does not expect, besides its own errors.
 MAILPARSER_CRASHES = (MailParserError, RecursionError, AttributeError, TypeError, ValueError,
                       LookupError, UnicodeError)
@@ -78,13 +96,66 @@ class _Body:
 
 def parse(data: bytes) -> ParsedMail:
     """Parse one message; raise PermanentFailure when nothing useful can be extracted."""
+    skeleton, aside = set_aside(data)
+    with _stand_ins(aside):
+        try:
+            parser = mailparser.MailParser.from_bytes(skeleton)
+        except MAILPARSER_CRASHES as exc:
+            raise PermanentFailure(f"unparseable mail: {exc}") from exc
+        del skeleton
+        if not parser.message.keys():
+            raise PermanentFailure("no header fields: this is not an RFC 5322 message")
+        return _parsed(parser, depth=0)
+
+
+def set_aside(data: bytes) -> tuple[bytes, dict[str, memoryview]]:
+    """The mail with each long base64 run replaced by a stand-in line, and the runs.
+
+    A stand-in is itself valid base64 (so no part gains a defect from it) and carries a
+    random nonce, so a mail cannot name another part's run.
+    """
+    runs = list(BASE64_RUN.finditer(data))
+    if not runs:
+        return data, {}
+    nonce = secrets.token_hex(8)
+    view, start = memoryview(data), 0
+    pieces: list[bytes | memoryview] = []
+    aside: dict[str, memoryview] = {}
+    for number, run in enumerate(runs):
+        token = f"MaildeskAside{nonce}N{number}".ljust(40, "A")
+        aside[token] = view[run.start():run.end()]
+        pieces += [view[start:run.start()], token.encode() + b"\n"]
+        start = run.end()
+    pieces.append(view[start:])
+    return b"".join(pieces), aside
+
+
+@contextmanager
+def _stand_ins(aside: dict[str, memoryview]) -> Iterator[None]:
+    token = _ASIDE.set(aside)
     try:
-        parser = mailparser.MailParser.from_bytes(data)
-    except MAILPARSER_CRASHES as exc:
-        raise PermanentFailure(f"unparseable mail: {exc}") from exc
-    if not parser.message.keys():
-        raise PermanentFailure("no header fields: this is not an RFC 5322 message")
-    return _parsed(parser, depth=0)
+        yield
+    finally:
+        _ASIDE.reset(token)
+
+
+def _payload(part: Message) -> bytes:
+    """payload_bytes, with a set-aside run decoded from the mail's buffer."""
+    aside = _ASIDE.get({})
+    raw = part.get_payload() if aside else None
+    if not isinstance(raw, str) or "MaildeskAside" not in raw:
+        return payload_bytes(part)
+    found = aside.get(raw.strip())
+    if found is not None and part.get("content-transfer-encoding", "").strip().lower() \
+            == "base64":
+        try:
+            return binascii.a2b_base64(found)
+        except binascii.Error:
+            pass  # bad padding: let the email package decode it as it always did
+    for name, run in aside.items():  # a run inside other text: put it back
+        raw = raw.replace(name + "\n", bytes(run).decode("ascii"))
+    part.set_payload(raw)
+    return payload_bytes(part)
 
 
 def _parsed(parser: mailparser.MailParser, depth: int) -> ParsedMail:
@@ -190,7 +261,7 @@ def _is_body_text(part: Message, kind: str) -> bool:
 
 def _body_text(part: Message, kind: str, body: _Body) -> None:
     charset = part.get_content_charset()
-    text, fallback = decode_bytes(payload_bytes(part), charset)
+    text, fallback = decode_bytes(_payload(part), charset)
     if fallback:
         body.notes.append(f"CharsetFallback: {kind} declared {charset!r}, decoded as {fallback}")
     text = text.replace("\r\n", "\n")
@@ -209,7 +280,7 @@ def _attachment(part: Message, kind: str, body: _Body) -> None:
     filename = safe_filename(_raw_filename(part), kind)
     body.winmail |= kind == "application/ms-tnef" or filename.lower() == "winmail.dat"
     body.attachments.append(Attachment(
-        filename=filename, content_type=kind, payload=payload_bytes(part), content_id=content_id,
+        filename=filename, content_type=kind, payload=_payload(part), content_id=content_id,
         inline=disposition == "inline" or (disposition is None and content_id is not None),
     ))
 

@@ -133,44 +133,81 @@ def _thread_index(thread: Thread, ticket_ref: str, domain: str, now: datetime) -
 
 
 @dataclass(frozen=True, slots=True)
-class Headers:
-    """Everything compose needs for the header block, gathered to keep compose() short."""
+class Draft:
+    """Everything the MIME of one mail is built from, decided when it is queued.
+
+    The Message-ID, the date and the threading headers are fixed here (the desk threads
+    replies by the Message-ID from the moment the row is written) and so are the rendered
+    subject and bodies, so a template or rules reload never changes a queued mail. Plain
+    values only, so it can be stored as JSON in the outbox row and built into MIME by
+    the sender (`render`). Addresses are (display name, address) pairs.
+    """
 
     kind: str
     ticket_ref: str
     subject: str
-    sender: HeaderAddress
-    to: tuple[HeaderAddress, ...]
-    cc: tuple[HeaderAddress, ...]
-    reply_to: HeaderAddress
+    text: str
+    html: str | None
+    sender: tuple[str, str]
+    to: tuple[tuple[str, str], ...]
+    cc: tuple[tuple[str, str], ...]
+    reply_to: tuple[str, str]
     message_id: str
     date: str
     auto: AutoSubmitted
-    thread: Thread
-    index: bytes
+    in_reply_to: str | None
+    references: tuple[str, ...]
+    topic: str | None
+    index: str  # the new Thread-Index, hex
+
+    @property
+    def recipients(self) -> tuple[str, ...]:
+        return tuple(normalise_address(email) for _, email in (*self.to, *self.cc))
+
+    def as_json(self) -> dict[str, Any]:
+        return {name: getattr(self, name) for name in self.__slots__}  # type: ignore[attr-defined]
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Draft:
+        pairs = ("to", "cc")
+        values: dict[str, Any] = {k: tuple(tuple(p) for p in v) if k in pairs else v
+                                  for k, v in data.items()}
+        values["sender"], values["reply_to"] = tuple(data["sender"]), tuple(data["reply_to"])
+        values["references"], values["auto"] = tuple(data["references"]), \
+            AutoSubmitted(data["auto"])
+        return cls(**values)
 
 
-def _set_headers(msg: EmailMessage, h: Headers) -> None:
-    msg["From"] = h.sender
-    msg["To"] = h.to
-    if h.cc:
-        msg["Cc"] = h.cc
-    msg["Reply-To"] = h.reply_to
-    msg["Subject"] = tag_subject(h.subject, h.ticket_ref)
-    msg["Date"] = h.date
-    msg["Message-ID"] = f"<{h.message_id}>"
-    references = chain_references(h.thread.references, h.thread.in_reply_to)
-    if h.thread.in_reply_to:
-        msg["In-Reply-To"] = f"<{bare_id(h.thread.in_reply_to)}>"
+def _pair(address: Address | str, name: str = "") -> tuple[str, str]:
+    header = header_address(address, name)
+    return header.display_name, header.addr_spec
+
+
+def _header(pair: tuple[str, str]) -> HeaderAddress:
+    return HeaderAddress(display_name=pair[0], addr_spec=pair[1])
+
+
+def _set_headers(msg: EmailMessage, d: Draft) -> None:
+    msg["From"] = _header(d.sender)
+    msg["To"] = tuple(_header(a) for a in d.to)
+    if d.cc:
+        msg["Cc"] = tuple(_header(a) for a in d.cc)
+    msg["Reply-To"] = _header(d.reply_to)
+    msg["Subject"] = tag_subject(d.subject, d.ticket_ref)
+    msg["Date"] = d.date
+    msg["Message-ID"] = f"<{d.message_id}>"
+    references = chain_references(d.references, d.in_reply_to)
+    if d.in_reply_to:
+        msg["In-Reply-To"] = f"<{bare_id(d.in_reply_to)}>"
     if references:
         msg["References"] = " ".join(f"<{r}>" for r in references)
-    if h.auto is not AutoSubmitted.NO:
-        msg["Auto-Submitted"] = str(h.auto)
+    if d.auto is not AutoSubmitted.NO:
+        msg["Auto-Submitted"] = str(d.auto)
     msg["X-Auto-Response-Suppress"] = "All"
-    msg["Thread-Topic"] = one_line(h.thread.topic or thread_topic(h.subject, h.ticket_ref))
-    msg["Thread-Index"] = thread_index.encode(h.index)
-    msg[HEADER_TICKET] = h.ticket_ref
-    msg[HEADER_KIND] = h.kind
+    msg["Thread-Topic"] = one_line(d.topic or thread_topic(d.subject, d.ticket_ref))
+    msg["Thread-Index"] = thread_index.encode(bytes.fromhex(d.index))
+    msg[HEADER_TICKET] = d.ticket_ref
+    msg[HEADER_KIND] = d.kind
 
 
 def _set_body(msg: EmailMessage, text: str, html: str | None,
@@ -188,33 +225,48 @@ def _set_body(msg: EmailMessage, text: str, html: str | None,
             del part["MIME-Version"]  # the email package repeats it on converted parts
 
 
-def compose(*, kind: str, desk: DeskConfig, ticket_ref: str, to: Sequence[Address | str],
-            subject: str, text: str, html: str | None, now: datetime,
-            thread: Thread = Thread(), from_name: str | None = None,
-            reply_to: str | None = None, cc: Sequence[Address | str] = (),
-            attachments: Sequence[Attachment] = (), auto: AutoSubmitted | None = None,
-            ticket_id: int | None = None) -> Outgoing:
-    """Build the complete message; `now` must be timezone-aware.
+def draft(*, kind: str, desk: DeskConfig, ticket_ref: str, to: Sequence[Address | str],
+          subject: str, text: str, html: str | None, now: datetime,
+          thread: Thread = Thread(), from_name: str | None = None,
+          reply_to: str | None = None, cc: Sequence[Address | str] = (),
+          auto: AutoSubmitted | None = None) -> Draft:
+    """Decide the mail's headers (cheap); `now` must be timezone-aware.
 
     from_name defaults to the desk name ("Ana — Acme Support" for an agent's reply);
     reply_to defaults to the desk address (pass a token address to route replies).
     """
     auto = auto if auto is not None else DEFAULT_AUTO.get(kind, AutoSubmitted.GENERATED)
-    h = Headers(
-        kind=kind, ticket_ref=ticket_ref, subject=subject,
-        sender=header_address(desk.address, from_name or desk.name),
-        to=tuple(header_address(a) for a in to), cc=tuple(header_address(a) for a in cc),
-        reply_to=header_address(reply_to or desk.address, desk.name),
+    return Draft(
+        kind=kind, ticket_ref=ticket_ref, subject=subject, text=text, html=html,
+        sender=_pair(desk.address, from_name or desk.name),
+        to=tuple(_pair(a) for a in to), cc=tuple(_pair(a) for a in cc),
+        reply_to=_pair(reply_to or desk.address, desk.name),
         message_id=new_message_id(ticket_ref, kind, desk.domain),
         date=format_datetime(now.astimezone(ZoneInfo(desk.timezone))), auto=auto,
-        thread=thread, index=_thread_index(thread, ticket_ref, desk.domain, now))
+        in_reply_to=thread.in_reply_to, references=tuple(thread.references),
+        topic=thread.topic, index=_thread_index(thread, ticket_ref, desk.domain, now).hex())
+
+
+def render(d: Draft, attachments: Sequence[Attachment] = ()) -> bytes:
+    """Build the complete RFC 5322 message of a draft (the costly part of composing)."""
     msg = EmailMessage(policy=policy.SMTP)
-    _set_headers(msg, h)
-    _set_body(msg, text, html, attachments)
-    recipients = tuple(normalise_address(a.addr_spec) for a in (*h.to, *h.cc))
-    return Outgoing(kind=kind, recipients=recipients, message_id=h.message_id,
-                    data=msg.as_bytes(policy=policy.SMTP),
-                    automatic=auto is not AutoSubmitted.NO, ticket_id=ticket_id)
+    _set_headers(msg, d)
+    _set_body(msg, d.text, d.html, attachments)
+    return msg.as_bytes(policy=policy.SMTP)
+
+
+def compose(*, attachments: Sequence[Attachment] = (), ticket_id: int | None = None,
+            lazy: bool = False, **kwargs: Any) -> Outgoing:
+    """Draft the mail and build its MIME now, or with `lazy` leave the MIME to the sender
+    (`Outgoing.data` None, `Outgoing.draft` set). Mail with attachments is always built
+    now: their bytes are not kept in the draft. Arguments as `draft`.
+    """
+    d = draft(**kwargs)
+    later = lazy and not attachments
+    return Outgoing(kind=d.kind, recipients=d.recipients, message_id=d.message_id,
+                    data=None if later else render(d, attachments),
+                    automatic=d.auto is not AutoSubmitted.NO, ticket_id=ticket_id,
+                    draft=d.as_json() if later else None)
 
 
 def compose_template(templates: TemplateStore, name: str, lang: str | None, context: Any,

@@ -1,8 +1,10 @@
-"""Mail the desk sends about a ticket: render, compose, apply loop limits, queue.
+"""Mail the desk sends about a ticket: render, draft, apply loop limits, queue.
 
 Everything happens in the caller's transaction: the outbox row, the thread key of the
 new Message-ID (stored before the mail is sent, so any reply to it threads) and the
 message on the ticket's history are committed together with the change that caused them.
+The templates are rendered here (the history keeps the text, and a template reload must
+not change queued mail); the MIME is built by the sender (outbox/send.py) from the draft.
 """
 
 from __future__ import annotations
@@ -96,7 +98,7 @@ def send(desk: Desk, session: Session, ticket: Ticket, letter: Letter, now: date
         ticket_ref=ticket.ref, to=letter.to, now=now,
         thread=thread or conversation(session, ticket), from_name=letter.from_name,
         reply_to=letter.reply_to, attachments=letter.attachments, auto=letter.auto,
-        ticket_id=ticket.id, cc=cc)
+        ticket_id=ticket.id, cc=cc, lazy=True)
     reason = None
     if outgoing.automatic and not letter.exempt_from_limits:
         reason = held_back(desk, session, outgoing, now, letter.to)

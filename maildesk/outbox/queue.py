@@ -25,8 +25,9 @@ def enqueue(session: Session, outgoing: Outgoing, sender: str, now: datetime,
                  recipients=list(outgoing.recipients), to_addr=to_addr,
                  to_base=base_address(to_addr) if to_addr else "",
                  to_domain=to_addr.rpartition("@")[2],
-                 data=outgoing.data,
+                 built=outgoing.data, draft=dict(outgoing.draft) if outgoing.draft else None,
                  automatic=outgoing.automatic, state=state.value, attempts=0,
                  next_attempt_at=now, last_error=reason, created_at=now)
     session.add(row)
     return row
+

@@ -5,8 +5,9 @@ outcome, in three short steps so that no database transaction stays open while S
 talks (on SQLite that would block every writer, intake included):
 
 1. claim: in one transaction, pick due `queued` rows (`FOR UPDATE SKIP LOCKED` on
-   PostgreSQL, so concurrent senders skip each other's rows) and push their
-   `next_attempt_at` one lease ahead with a conditional UPDATE. The lease is short and
+   PostgreSQL, so concurrent senders skip each other's rows), build the MIME of rows
+   only drafted so far (kept in the row, so every try sends the same bytes) and push
+   their `next_attempt_at` one lease ahead with a conditional UPDATE. The lease is short and
    renewed while the pass still holds the row, so a sender killed mid-pass (kill -9,
    power loss) leaves its rows to the next sender within one lease, not after the
    longest pass; on SQLite the conditional UPDATE alone keeps two senders from
@@ -233,15 +234,18 @@ def claim(session_factory: SessionFactory, now: datetime, outbox: OutboxConfig) 
     parcels: list[Parcel] = []
     with session_factory() as session, session.begin():
         for row in _due(session, now, outbox.batch):
+            drafted = row.built is None  # queued on the ingest path: its MIME is built here
+            data = row.data
             parcel = Parcel(row.id, row.ticket_id, row.message_id, row.sender,
-                            tuple(row.recipients), row.data, row.attempts + 1, row.created_at)
-            taken = session.execute(
-                update(Outbox)
-                .where(Outbox.id == row.id, Outbox.state == OutboxState.QUEUED.value,
-                       Outbox.next_attempt_at <= now)
-                .values(next_attempt_at=now + timedelta(seconds=outbox.lease),
-                        attempts=Outbox.attempts + 1)
-                .execution_options(synchronize_session=False))
+                            tuple(row.recipients), data, row.attempts + 1, row.created_at)
+            lease = (update(Outbox)
+                     .where(Outbox.id == row.id, Outbox.state == OutboxState.QUEUED.value,
+                            Outbox.next_attempt_at <= now)
+                     .values(next_attempt_at=now + timedelta(seconds=outbox.lease),
+                             attempts=Outbox.attempts + 1))
+            if drafted:
+                lease = lease.values({Outbox.built: data})
+            taken = session.execute(lease.execution_options(synchronize_session=False))
             if getattr(taken, "rowcount", 0) == 1:
                 parcels.append(parcel)
     return parcels

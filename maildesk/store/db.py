@@ -16,6 +16,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from maildesk.errors import TemporaryFailure
+from maildesk.store import unit
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 
@@ -56,7 +57,11 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
 
 
 def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
-    return sessionmaker(engine, expire_on_commit=False)
+    """Sessions that keep their rows for the transaction and write events in one go
+    (see store/unit.py)."""
+    factory = sessionmaker(engine, expire_on_commit=False)
+    unit.install(factory)
+    return factory
 
 
 def is_storage_error(exc: BaseException) -> bool:

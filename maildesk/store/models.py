@@ -18,6 +18,7 @@ from sqlalchemy import (
     TypeDecorator,
     UniqueConstraint,
 )
+from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from maildesk.store.text import BoundedString, CleanText
@@ -263,7 +264,10 @@ class Outbox(Base):
     # The first recipient without a +tag, and its domain: what the loop limits count by.
     to_base: Mapped[str] = mapped_column(BoundedString(500), default="", server_default="")
     to_domain: Mapped[str] = mapped_column(BoundedString(255), default="", server_default="")
-    data: Mapped[bytes] = mapped_column(LargeBinary)
+    # The message as sent (column `data`); NULL until the sender builds it from `draft`,
+    # which holds the rendered parts and headers decided at queueing (outbox.compose).
+    built: Mapped[bytes | None] = mapped_column("data", LargeBinary, nullable=True)
+    draft: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
     automatic: Mapped[bool] = mapped_column(Boolean, default=True)
     state: Mapped[str] = mapped_column(BoundedString(16), default="queued", index=True)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
@@ -271,6 +275,28 @@ class Outbox(Base):
     last_error: Mapped[str | None] = mapped_column(CleanText)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    @hybrid_property
+    def data(self) -> bytes:
+        """The complete message: as built by the sender, else built now from the draft
+        (the same headers and text; only the MIME boundary differs)."""
+        if self.built is not None:
+            return self.built
+        from maildesk.outbox.compose import Draft, render  # the MIME builder, used rarely
+
+        assert self.draft is not None, f"outbox {self.id} has neither data nor draft"
+        return render(Draft.from_json(self.draft))
+
+    @data.inplace.setter
+    def _data_setter(self, value: bytes) -> None:
+        """Bytes written over the message (an erasure) replace the draft too: nothing of
+        the old text is kept, and these bytes are what is sent."""
+        self.built, self.draft = value, None
+
+    @data.inplace.expression
+    @classmethod
+    def _data_expression(cls) -> Any:
+        return cls.built
 
 
 class Participant(Base):

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from maildesk.mail.addresses import normalise_address
 from maildesk.mail.fingerprint import fingerprint
+from maildesk.store import unit
 from maildesk.store.models import (
     TICKET_NUMBERS,
     Contact,
@@ -123,33 +124,66 @@ def next_number(session: Session, name: str = "ticket") -> int:
 
 def get_or_create_contact(session: Session, email: str, name: str,
                           organisation: str | None) -> Contact:
-    contact = session.execute(select(Contact).where(Contact.email == email)).scalar_one_or_none()
+    """The contact of `email`, created on first sight (concurrent creators agree).
+
+    A contact this transaction already loaded (the ticket's customer, read by the
+    threader) is taken from the session; a new one is inserted and loaded in one
+    INSERT ... RETURNING.
+    """
+    contact = _loaded_contact(session, email) or session.execute(
+        select(Contact).where(Contact.email == email)).scalar_one_or_none()
     if contact is not None:
         if name and not contact.name:
             contact.name = name
         return contact
-    insert_ignore(session, Contact.__table__,
-                  {"email": email, "name": name, "organisation": organisation,
-                   "created_at": utcnow(), "vip": False}, ["email"])
-    return session.execute(select(Contact).where(Contact.email == email)).scalar_one()
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    created = session.scalars(
+        insert(Contact).values(email=email, name=name, organisation=organisation,
+                               created_at=utcnow(), vip=False)
+        .on_conflict_do_nothing(index_elements=["email"]).returning(Contact)).one_or_none()
+    return created or session.execute(select(Contact).where(Contact.email == email)).scalar_one()
+
+
+def _loaded_contact(session: Session, email: str) -> Contact | None:
+    for obj in session.identity_map.values():
+        if isinstance(obj, Contact) and obj.email == email:
+            return obj
+    return None
 
 
 def add_thread_keys(session: Session, ticket_id: int, keys: Iterable[str], kind: str) -> None:
-    for key in dict.fromkeys(k for k in keys if k):
-        insert_ignore(session, ThreadKey.__table__,
-                      {"key": key, "kind": kind, "ticket_id": ticket_id}, ["key", "kind"])
+    """Point `keys` at the ticket, in one statement; a key already known keeps its ticket."""
+    add_keys(session, ticket_id, [(key, kind) for key in keys])
+
+
+def add_keys(session: Session, ticket_id: int, pairs: Iterable[tuple[str, str]]) -> None:
+    """(key, kind) pairs of one ticket in one INSERT ... ON CONFLICT DO NOTHING."""
+    rows = [{"key": key, "kind": kind, "ticket_id": ticket_id}
+            for key, kind in dict.fromkeys(p for p in pairs if p[0])]
+    if not rows:
+        return
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    session.execute(insert(cast(Table, ThreadKey.__table__)).values(rows)
+                    .on_conflict_do_nothing(index_elements=["key", "kind"]))
 
 
 def log_event(session: Session, ticket_id: int, actor: str, action: str,
               detail: Mapping[str, Any] | None = None, reason: str = "",
               at: datetime | None = None) -> None:
-    """Append to the ticket's log. A session opened by the API (session.info["via"])
-    marks every event it logs with where the change came from."""
+    """Append to the ticket's log, written with the transaction's other events (see
+    store/unit.py). A session opened by the API (session.info["via"]) marks every event
+    it logs with where the change came from."""
     detail = dict(detail or {})
     if session.info.get("via"):
         detail.setdefault("via", session.info["via"])
-    session.add(Event(ticket_id=ticket_id, actor=actor, action=action,
-                      detail=detail, reason=reason, at=at or utcnow()))
+    values = dict(ticket_id=ticket_id, actor=actor, action=action, detail=detail,
+                  reason=reason, at=at or utcnow())
+    if unit.buffered(session):
+        unit.add_event(session, values)
+    else:
+        session.add(Event(**values))
 
 
 def ticket_parties(session: Session, ticket: Ticket, agents: Iterable[str] = ()) -> frozenset[str]:

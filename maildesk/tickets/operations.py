@@ -17,7 +17,7 @@ from maildesk.rules import RuleSet, assignee_for
 from maildesk.sla.model import SlaSettings, paused_time
 from maildesk.store.blobs import save_blob
 from maildesk.store.models import AttachmentRow, Blob, Contact, Message, Ticket
-from maildesk.store.queries import add_thread_keys, insert_ignore, log_event, next_number
+from maildesk.store.queries import add_keys, add_thread_keys, insert_ignore, log_event, next_number
 from maildesk.tickets.threader import normalize_subject
 from maildesk.types import (
     FINISHED_STATES,
@@ -82,10 +82,8 @@ def add_message(session: Session, ticket: Ticket, mail: ParsedMail, *, raw_id: i
     session.add(message)
     session.flush()
     store_attachments(session, message, mail, attachments_root)
-    if mail.message_id:
-        add_thread_keys(session, ticket.id, [mail.message_id], "own")
-    if mail.thread_index is not None:
-        add_thread_keys(session, ticket.id, [mail.thread_index.hex()], "thread-index")
+    add_keys(session, ticket.id, [(mail.message_id or "", "own"), (
+        mail.thread_index.hex() if mail.thread_index is not None else "", "thread-index")])
     ticket.updated_at = ticket.last_activity_at = now
     return message
 

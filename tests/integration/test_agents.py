@@ -218,8 +218,8 @@ def test_note_never_reaches_the_customer(desk: Desk) -> None:
     sent = to_customer(desk)
     assert len(sent) > before
     with desk.sessions() as session:
-        rows = session.execute(select(Outbox.data).where(
-            Outbox.to_addr == "maria@cliente.example")).scalars().all()
+        rows = [o.data for o in session.execute(select(Outbox).where(
+            Outbox.to_addr == "maria@cliente.example")).scalars()]
         note = session.execute(select(Message).where(Message.kind == "note")).scalar_one()
     assert note.internal and note.agent == ANA and "SECRET-NOTE" in note.text
     for data in rows:
@@ -239,7 +239,7 @@ def test_invalid_command_applies_nothing(desk: Desk) -> None:
     assert len(error) == 1 and "comando desconocido: #frobnicate now" in body(error[0])
     assert error[0]["To"].addresses[0].addr_spec == ANA
     with desk.sessions() as session:
-        rows = session.execute(select(Outbox.data)).scalars().all()
+        rows = [o.data for o in session.execute(select(Outbox)).scalars()]
     assert all(b"BAD-COMMAND-TEXT" not in d for d in rows
                if b"maria@cliente.example" in d.split(b"\r\n\r\n")[0])
 

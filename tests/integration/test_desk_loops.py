@@ -34,8 +34,8 @@ def _desk(root: Path, url: str, other: bool = False) -> Desk:
 
 def _queued(desk: Desk, seen: set[int]) -> list[bytes]:
     with desk.sessions() as session:
-        rows = session.execute(select(Outbox.id, Outbox.data).where(
-            Outbox.state == OutboxState.QUEUED)).all()
+        rows = [(o.id, o.data) for o in session.execute(select(Outbox).where(
+            Outbox.state == OutboxState.QUEUED)).scalars()]
     fresh = [data for row_id, data in rows if row_id not in seen]
     seen.update(row_id for row_id, _ in rows)
     return fresh

@@ -30,8 +30,8 @@ def _ack_text(tmp_path: Path, db_url: str, extra: str) -> str:
         msg.set_content("Hola, las impresoras de la planta 2 muestran el error E-13.")
         accept(desk, RawMail(msg.as_bytes(), Source.PIPE))
         with desk.sessions() as session:
-            data = session.execute(select(Outbox.data).where(Outbox.kind.like("ack%"))
-                                   ).scalar_one()
+            data = session.execute(select(Outbox).where(Outbox.kind.like("ack%"))
+                                   ).scalar_one().data
         return message_from_bytes(data, policy=policy.default).get_body(("plain",)).get_content()
     finally:
         desk.close()
