@@ -77,22 +77,29 @@ def client_loop(port: int, numbers: list[int], tag: str, latencies: list[float])
             latencies.append(send_one(client, mail(n, tag)))
 
 
-def smtp_run(url: str, root: Path, clients: int, messages: int) -> dict[str, float]:
-    port = free_port()
-    # every client comes from 127.0.0.1: let them all in
-    daemon = DaemonProcess(make_desk(root / "smtp", url, f'[smtp]\nlisten = "127.0.0.1:{port}"\n'
-                                     f"max_connections_per_client = {clients}\n"))
-    daemon.start()
+
+def drive(port: int, messages: int, clients: int, label: str) -> tuple[list[float], float]:
+    """Send `messages` mails over `clients` concurrent connections; (latencies, seconds)."""
     latencies: list[float] = []
     shares = [list(range(i, messages, clients)) for i in range(clients)]
-    threads = [threading.Thread(target=client_loop, args=(port, share, "smtp", latencies))
+    threads = [threading.Thread(target=client_loop, args=(port, share, label, latencies))
                for share in shares]
     started = time.perf_counter()
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
-    elapsed = time.perf_counter() - started
+    return latencies, time.perf_counter() - started
+
+
+def smtp_run(url: str, root: Path, clients: int, messages: int) -> dict[str, float]:
+    port = free_port()
+    # every client comes from 127.0.0.1: let them all in
+    daemon = DaemonProcess(make_desk(root / "smtp", url, f'[smtp]\nlisten = "127.0.0.1:{port}"\n'
+                                     f"max_connections_per_client = {clients}\n"))
+    daemon.start()
+    started = time.perf_counter()
+    latencies, elapsed = drive(port, messages, clients, "smtp")
     while waiting(url):
         time.sleep(0.05)
     processed = time.perf_counter() - started
@@ -133,16 +140,7 @@ def sink_run(clients: int, messages: int) -> dict[str, float]:
     port = free_port()
     controller = Controller(Sink(), hostname="127.0.0.1", port=port)
     controller.start()
-    latencies: list[float] = []
-    shares = [list(range(i, messages, clients)) for i in range(clients)]
-    threads = [threading.Thread(target=client_loop, args=(port, share, "sink", latencies))
-               for share in shares]
-    started = time.perf_counter()
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    elapsed = time.perf_counter() - started
+    latencies, elapsed = drive(port, messages, clients, "sink")
     controller.stop()
     return {**percentiles(latencies), "rate": messages / elapsed}
 

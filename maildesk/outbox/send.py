@@ -45,6 +45,7 @@ from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt, wait
 from maildesk.auth.tokens import AccessTokens
 from maildesk.config.model import OutboxConfig, RelayConfig
 from maildesk.errors import TemporaryFailure, TokenUnavailable
+from maildesk.runtime.waiting import wait_any
 from maildesk.store.models import Delivery as DeliveryRecord
 from maildesk.store.models import Event, Outbox
 from maildesk.types import OutboxState
@@ -458,14 +459,7 @@ def flush_once(session_factory: SessionFactory, relay_config: RelayConfig,
 
 async def _sleep(stop_event: asyncio.Event, poke: asyncio.Event | None, seconds: float) -> None:
     """Sleep until the interval passes, the outbox is poked, or the daemon stops."""
-    waiters = [asyncio.ensure_future(stop_event.wait())]
-    if poke is not None:
-        waiters.append(asyncio.ensure_future(poke.wait()))
-    try:
-        await asyncio.wait(waiters, timeout=seconds, return_when=asyncio.FIRST_COMPLETED)
-    finally:
-        for waiter in waiters:
-            waiter.cancel()
+    await wait_any(stop_event, poke, seconds)
     if poke is not None:
         poke.clear()
 

@@ -27,6 +27,7 @@ from maildesk.intake.receiver import Receiver
 from maildesk.pipeline.flow import Processed, process_next
 from maildesk.runtime.desk import DeskHolder
 from maildesk.runtime.metrics import Metrics
+from maildesk.runtime.waiting import wait_any
 
 log = logging.getLogger(__name__)
 
@@ -75,7 +76,7 @@ class Processing:
                 done = await asyncio.to_thread(self._one)
             except TemporaryFailure as exc:
                 log.warning("processing: %s; next try in %.0fs", exc, BACKOFF)
-                if stop.is_set() or await _wait(stop, None, BACKOFF):
+                if stop.is_set() or await wait_any(stop, None, BACKOFF):
                     return
                 continue
             if done is not None:
@@ -83,7 +84,7 @@ class Processing:
                 continue
             if stop.is_set():
                 return
-            await _wait(stop, wake, holder.current.config.daemon.poll_interval)
+            await wait_any(stop, wake, holder.current.config.daemon.poll_interval)
 
     def _one(self) -> Processed | None:
         desk = self.holder.current  # one snapshot for the whole mail
@@ -92,16 +93,3 @@ class Processing:
         self._intake_idle(YIELD_TO_INTAKE)
         with self._writer:
             return process_next(desk)
-
-
-async def _wait(stop: asyncio.Event, wake: asyncio.Event | None, seconds: float) -> bool:
-    """Sleep until woken, stopped or `seconds` passed; True when stopped."""
-    waits = [asyncio.ensure_future(stop.wait())]
-    if wake is not None:
-        waits.append(asyncio.ensure_future(wake.wait()))
-    try:
-        await asyncio.wait(waits, timeout=seconds, return_when=asyncio.FIRST_COMPLETED)
-    finally:
-        for task in waits:
-            task.cancel()
-    return stop.is_set()
