@@ -32,6 +32,9 @@ from maildesk.store.models import Event
 ENABLED = "maildesk.unit"  # the flag in Session.info set by make_sessionmaker
 EVENTS = "maildesk.events"
 PINNED = "maildesk.pinned"
+# Callables (session, rows) that see the buffered events just before they are written,
+# in the same transaction: the webhook queue (webhooks/queue.py) reads its events here.
+ON_WRITE = "maildesk.on_events"
 
 
 def install(factory: sessionmaker[Session]) -> None:
@@ -58,6 +61,8 @@ def write_events(session: Session) -> None:
     rows = session.info.pop(EVENTS, None)
     if not rows:
         return
+    for callback in session.info.get(ON_WRITE, ()):
+        callback(session, rows)
     session.flush()
     session.execute(insert(cast(Table, Event.__table__)), rows)
 

@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.orm.attributes import get_history
 
 from maildesk.config.integrations import WebhookConfig
+from maildesk.store import unit
 from maildesk.store.models import Contact, Event, Outbox, Ticket, WebhookDelivery, WebhookState
 from maildesk.tickets.views import ticket_summary
 from maildesk.webhooks.events import MESSAGE_SENT, body, event_type
@@ -40,7 +41,19 @@ def configure(sessions: sessionmaker[Session], hooks: Sequence[WebhookConfig]) -
     """The hooks for sessions made from now on (a reload calls this)."""
     info = dict(sessions.kw.get("info") or {})
     info[HOOKS] = tuple(hooks)
+    info[unit.ON_WRITE] = (_buffered,) if hooks else ()
     sessions.configure(info=info)
+
+
+def _buffered(session: Session, rows: Sequence[dict[str, Any]]) -> None:
+    """Events buffered by store/unit.py (one insert at commit) queue their deliveries too."""
+    hooks: tuple[WebhookConfig, ...] = session.info.get(HOOKS, ())
+    with session.no_autoflush:
+        for row in rows:
+            kind = event_type(row["action"])
+            if kind:
+                enqueue(session, hooks, kind, row["ticket_id"], row["at"], row["actor"],
+                        row.get("detail") or {})
 
 
 def _before_flush(session: Session, _context: Any, _instances: Any) -> None:

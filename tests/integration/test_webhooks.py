@@ -24,6 +24,7 @@ from maildesk.cli.status import _print_webhooks as print_webhooks
 from maildesk.cli.status import gather
 from maildesk.outbox.send import flush_once
 from maildesk.runtime.desk import Desk, DeskHolder
+from maildesk.store import unit
 from maildesk.store.db import transaction
 from maildesk.store.models import Ticket, WebhookDelivery
 from maildesk.store.queries import log_event
@@ -174,7 +175,7 @@ def nothing_queued_on_rollback(desk: Desk) -> None:
     with pytest.raises(RuntimeError), transaction(desk.sessions) as session:
         ticket = session.execute(select(Ticket).where(Ticket.ref == ref)).scalar_one()
         log_event(session, ticket.id, "someone", "status", {"from": "new", "to": "open"})
-        session.flush()
+        unit.write_events(session)  # what the commit does first: the event and its delivery
         assert session.execute(select(func.count()).select_from(WebhookDelivery)
                                ).scalar() == before + 1
         raise RuntimeError("the change fails")
