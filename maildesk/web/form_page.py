@@ -19,13 +19,14 @@ from urllib.parse import urlsplit
 from aiohttp import web
 from multidict import MultiDictProxy
 from sqlalchemy import select
+from sqlalchemy.exc import DBAPIError, OperationalError
 
 from maildesk.config.brands import Brand
 from maildesk.errors import TemporaryFailure
-from maildesk.mail.mime import safe_filename
+from maildesk.mail.mime import header_message_id, safe_filename
 from maildesk.pipeline.flow import Accepted, accept
 from maildesk.runtime.desk import Desk, DeskHolder
-from maildesk.store.models import Message, Ticket
+from maildesk.store.models import Message, RawMessage, Ticket
 from maildesk.types import Attachment, RawMail, Source
 from maildesk.web import form_guard as guard
 from maildesk.web.form import FIELDS, HONEYPOT, Submission, build_mail, check, clean, pick_language
@@ -163,7 +164,8 @@ async def _handle(request: web.Request, desk: Desk, lang: str, submission: Submi
                   envelope_to=(to,), source_ref=guard.client_ref(ip),
                   received_at=desk.clock())
     try:
-        result = await asyncio.to_thread(accept, desk, raw)
+        earlier = await asyncio.to_thread(_posted_before, desk, raw)
+        result = earlier if earlier is not None else await asyncio.to_thread(accept, desk, raw)
     except TemporaryFailure as exc:
         log.error("web form: not stored (%s); the customer is asked to try again", exc)
         return _page(desk, "message", lang, 503, brand, title=t["unavailable_title"],
@@ -178,6 +180,21 @@ async def _handle(request: web.Request, desk: Desk, lang: str, submission: Submi
 def _limited(desk: Desk, email: str, ip: str) -> str | None:
     with desk.sessions() as session:
         return guard.over_limit(session, desk.config, email, ip, desk.clock())
+
+
+def _posted_before(desk: Desk, raw: RawMail) -> Accepted | None:
+    """The same page posted again (its Message-ID comes from the form's token): the mail
+    stored the first time, so a second click never makes a second ticket. The Date of
+    the two posts differs, so the content check for reused Message-IDs would not see it."""
+    message_id = header_message_id(raw.data)
+    try:
+        with desk.sessions() as session:
+            raw_id = session.execute(select(RawMessage.id).where(
+                RawMessage.message_id == message_id, RawMessage.source == Source.WEB.value)
+                .order_by(RawMessage.id).limit(1)).scalar_one_or_none()
+    except (OperationalError, DBAPIError) as exc:
+        raise TemporaryFailure(str(exc).splitlines()[0]) from exc
+    return Accepted(raw_id, True, None) if raw_id is not None else None
 
 
 def _ref_of(desk: Desk, result: Accepted) -> str | None:
