@@ -18,6 +18,7 @@ from maildesk.agents.repair_actions import merged_line, moved_line, split_line
 from maildesk.cli.common import desk_from
 from maildesk.runtime.desk import Desk
 from maildesk.store.db import transaction
+from maildesk.store.models import Message, Ticket
 from maildesk.tickets import merge as merging
 from maildesk.tickets import operations as tickets
 from maildesk.tickets import split as splitting
@@ -104,14 +105,24 @@ def run_unmerge(args: argparse.Namespace) -> int:
     return _run(args, action)
 
 
+def _ticket_and_message(session: Session,
+                        args: argparse.Namespace) -> tuple[Ticket, Message] | int:
+    """The ticket REF and the message MESSAGE-ID named on the command line, or exit 1."""
+    ticket = tickets.find_ticket_by_ref(session, args.ref)
+    if ticket is None:
+        return _missing(f"ticket {args.ref}")
+    message = splitting.find_message(session, args.message_id)
+    if message is None:
+        return _missing(f"message <{args.message_id.strip('<>')}>")
+    return ticket, message
+
+
 def run_split(args: argparse.Namespace) -> int:
     def action(desk: Desk, session: Session, actor: str) -> str | int:
-        ticket = tickets.find_ticket_by_ref(session, args.ref)
-        if ticket is None:
-            return _missing(f"ticket {args.ref}")
-        message = splitting.find_message(session, args.message_id)
-        if message is None:
-            return _missing(f"message <{args.message_id.strip('<>')}>")
+        found = _ticket_and_message(session, args)
+        if isinstance(found, int):
+            return found
+        ticket, message = found
         result = splitting.split(desk, session, ticket, message, following=args.following,
                                  actor=actor, now=desk.clock())
         return f"{result.old}: {split_line(result)}"
@@ -120,12 +131,10 @@ def run_split(args: argparse.Namespace) -> int:
 
 def run_move(args: argparse.Namespace) -> int:
     def action(desk: Desk, session: Session, actor: str) -> str | int:
-        target = tickets.find_ticket_by_ref(session, args.ref)
-        if target is None:
-            return _missing(f"ticket {args.ref}")
-        message = splitting.find_message(session, args.message_id)
-        if message is None:
-            return _missing(f"message <{args.message_id.strip('<>')}>")
+        found = _ticket_and_message(session, args)
+        if isinstance(found, int):
+            return found
+        target, message = found
         old = splitting.move(session, message, target, actor=actor, now=desk.clock())
         return f"{old}: {moved_line(message.message_id or '', target.ref)}"
     return _run(args, action)

@@ -50,10 +50,17 @@ def _buffered(session: Session, rows: Sequence[dict[str, Any]]) -> None:
     hooks: tuple[WebhookConfig, ...] = session.info.get(HOOKS, ())
     with session.no_autoflush:
         for row in rows:
-            kind = event_type(row["action"])
-            if kind:
-                enqueue(session, hooks, kind, row["ticket_id"], row["at"], row["actor"],
-                        row.get("detail") or {})
+            _queue_event(session, hooks, row["action"], row["ticket_id"], row["at"],
+                         row["actor"], row.get("detail"))
+
+
+def _queue_event(session: Session, hooks: Sequence[WebhookConfig], action: str,
+                 ticket_id: int | None, at: datetime, actor: str,
+                 detail: dict[str, Any] | None) -> None:
+    """An event-log row, however it is written, as the webhook event it stands for."""
+    kind = event_type(action)
+    if kind:
+        enqueue(session, hooks, kind, ticket_id, at, actor, detail or {})
 
 
 def _before_flush(session: Session, _context: Any, _instances: Any) -> None:
@@ -63,10 +70,8 @@ def _before_flush(session: Session, _context: Any, _instances: Any) -> None:
     with session.no_autoflush:
         for obj in list(session.new):
             if isinstance(obj, Event):
-                kind = event_type(obj.action)
-                if kind:
-                    enqueue(session, hooks, kind, obj.ticket_id, obj.at, obj.actor,
-                            obj.detail or {})
+                _queue_event(session, hooks, obj.action, obj.ticket_id, obj.at, obj.actor,
+                             obj.detail)
         for obj in list(session.dirty):
             if isinstance(obj, Outbox) and "sent" in (get_history(obj, "state").added or ()):
                 enqueue(session, hooks, MESSAGE_SENT, obj.ticket_id, obj.sent_at or obj.created_at,
